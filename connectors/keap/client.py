@@ -1,0 +1,217 @@
+"""KeapClient: every REST call to Keap for one connected account goes through here.
+
+Built on requests-oauthlib's OAuth2Session (it puts the access token in the Authorization header,
+never in the URL) with urllib3's Retry for backoff. The client knows nothing about the database:
+it is given the current token and a `refresher` callback that returns a fresh token. The service
+layer implements the callback under the account's row lock, so that a rotating refresh token is
+never spent twice.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests_oauthlib import OAuth2Session
+from urllib3.util import Retry
+
+from .errors import (
+    KeapAuthError,
+    KeapError,
+    KeapNotFound,
+    KeapThrottled,
+    KeapUnavailable,
+    KeapValidationError,
+)
+
+logger = logging.getLogger(__name__)
+
+Token = dict[str, Any]  # {"access_token": str, "expires_at": float | None (epoch seconds)}
+Refresher = Callable[[Token], Token]
+
+RETRY_STATUSES = (429, 502, 503, 504)
+
+
+class KeapClient:
+    """Calls Keap's REST API (v2 by default) with one account's token.
+
+    - Refreshes through `refresher` when the token expires within `refresh_margin` seconds, and
+      once more when Keap answers 401, then retries the call once.
+    - Retries only what is safe to repeat (GETs, and calls made with `idempotent=True` such as the
+      upsert with `duplicate_option`), on connection errors and 429/502/503/504, with backoff and
+      Keap's `Retry-After` when it sends one.
+    - Turns every failure into one of the classes in `connectors.keap.errors`.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_base_url: str,
+        token: Token,
+        refresher: Refresher | None = None,
+        timeout: float = 15.0,
+        retries: int = 3,
+        backoff_factor: float = 0.5,
+        refresh_margin: float = 300,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.api_base_url = api_base_url.rstrip("/")
+        self.token = dict(token)
+        self.refresher = refresher
+        self.timeout = timeout
+        self.refresh_margin = refresh_margin
+        self.clock = clock
+        retry = Retry(
+            total=retries,
+            connect=retries,
+            read=0,  # a request that reached Keap and timed out may have been applied
+            status=retries,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=None,  # which calls may repeat is decided per call (two sessions)
+            backoff_factor=backoff_factor,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+        once = Retry(total=0, connect=0, read=0, status=0, raise_on_status=False, redirect=0)
+        self._retrying = self._session(retry)
+        self._once = self._session(once)
+
+    def _session(self, retry: Retry) -> OAuth2Session:
+        session = OAuth2Session(token=self._bearer())
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=10)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
+
+    def _bearer(self) -> dict:
+        return {"access_token": self.token["access_token"], "token_type": "Bearer"}
+
+    def close(self):
+        self._retrying.close()
+        self._once.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- calls ------------------------------------------------------------------------------
+    def get(self, path: str, *, params: dict | None = None) -> Any:
+        return self.request("GET", path, params=params, idempotent=True)
+
+    def post(self, path: str, *, json: Any = None, params: dict | None = None, idempotent: bool = False) -> Any:
+        return self.request("POST", path, json=json, params=params, idempotent=idempotent)
+
+    def patch(self, path: str, *, json: Any = None, params: dict | None = None) -> Any:
+        return self.request("PATCH", path, json=json, params=params)
+
+    def paginate(self, path: str, *, items_key: str, params: dict | None = None, max_pages: int = 100) -> Iterator:
+        """Yield every item of a v2 list, following `next_page_token` to the last page."""
+        params = dict(params or {})
+        for _page in range(max_pages):
+            body = self.get(path, params=params) or {}
+            yield from body.get(items_key) or []
+            next_token = body.get("next_page_token")
+            if not next_token:
+                return
+            params["page_token"] = next_token
+        raise KeapError(f"{path} had more than {max_pages} pages; stopped reading.")
+
+    def request(
+        self, method: str, path: str, *, params: dict | None = None, json: Any = None, idempotent: bool = False
+    ) -> Any:
+        """Make one call and return the decoded JSON body (None when empty). Raises KeapError."""
+        if self._expires_soon():
+            self._refresh()
+        response = self._send(method, path, params=params, json=json, idempotent=idempotent)
+        if response.status_code == 401 and self.refresher is not None:
+            logger.info("Keap answered 401 to %s %s; refreshing the token once", method, path)
+            self._refresh()
+            response = self._send(method, path, params=params, json=json, idempotent=idempotent)
+        return self._handle(response)
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        if not path.startswith("/v"):
+            path = "/v2/" + path.lstrip("/")
+        return self.api_base_url + path
+
+    # -- internals ----------------------------------------------------------------------------
+    def _send(self, method, path, *, params, json, idempotent) -> requests.Response:
+        session = self._retrying if idempotent or method in ("GET", "HEAD") else self._once
+        url = self.url(path)
+        try:
+            return session.request(
+                method, url, params=params, json=json, timeout=self.timeout, headers={"Accept": "application/json"}
+            )
+        except requests.Timeout as exc:
+            raise KeapUnavailable(f"Keap did not answer {method} {path} in time.") from exc
+        except requests.RequestException as exc:
+            raise KeapUnavailable(f"Keap could not be reached ({type(exc).__name__}).") from exc
+
+    def _expires_soon(self) -> bool:
+        expires_at = self.token.get("expires_at")
+        return bool(expires_at) and self.refresher is not None and expires_at - self.refresh_margin <= self.clock()
+
+    def _refresh(self):
+        stale = dict(self.token)
+        self.token = dict(self.refresher(stale))
+        for session in (self._retrying, self._once):
+            session.token = self._bearer()
+
+    def _handle(self, response: requests.Response) -> Any:
+        status = response.status_code
+        body = _json_or_none(response)
+        if 200 <= status < 300:
+            return body
+        message = _error_message(body) or response.reason or f"HTTP {status}"
+        if status == 401:
+            raise KeapAuthError(f"Keap refused the access token: {message}", status=status, payload=body)
+        if status == 429:
+            raise KeapThrottled(
+                f"Keap's rate limit was reached: {message}",
+                retry_after=_retry_after(response),
+                status=status,
+                payload=body,
+            )
+        if status == 404:
+            raise KeapNotFound(message, status=status, payload=body)
+        if status in (400, 422):
+            raise KeapValidationError(message, status=status, payload=body)
+        if status >= 500:
+            raise KeapUnavailable(f"Keap is unavailable (HTTP {status}): {message}", status=status, payload=body)
+        raise KeapError(f"Keap answered HTTP {status}: {message}", status=status, payload=body)
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _error_message(body: Any) -> str:
+    """Keap's two error envelopes: the gateway's `fault` and the application's `message`."""
+    if not isinstance(body, dict):
+        return ""
+    fault = body.get("fault")
+    if isinstance(fault, dict):
+        return str(fault.get("faultstring") or "")
+    return str(body.get("message") or body.get("error_description") or body.get("error") or "")
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from .views import accounts, connect, contacts, home
+
+app_name = "connectors"
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    *connect.urlpatterns,
+    *accounts.urlpatterns,
+    *contacts.urlpatterns,
+]

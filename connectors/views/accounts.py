@@ -1,0 +1,2 @@
+"""Views: accounts (being built)."""
+urlpatterns = []

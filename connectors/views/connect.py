@@ -1,0 +1,2 @@
+"""Views: connect (being built)."""
+urlpatterns = []

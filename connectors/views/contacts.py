@@ -1,0 +1,2 @@
+"""Views: contacts (being built)."""
+urlpatterns = []

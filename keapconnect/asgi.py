@@ -1,0 +1,8 @@
+"""ASGI config for keapconnect."""
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "keapconnect.settings")
+
+application = get_asgi_application()
