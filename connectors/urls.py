@@ -6,6 +6,7 @@ app_name = "connectors"
 
 urlpatterns = [
     path("", home.home, name="home"),
+    path("healthz", home.healthz, name="healthz"),
     *connect.urlpatterns,
     *accounts.urlpatterns,
     *contacts.urlpatterns,

@@ -31,7 +31,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # DATABASES
 # ------------------------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the page views read while a worker writes; IMMEDIATE takes the write lock up front
+    # so that concurrent writers queue (for `timeout` seconds) instead of failing mid-transaction.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
 
 # CACHES
 # ------------------------------------------------------------------------------

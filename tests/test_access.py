@@ -26,3 +26,9 @@ def test_staff_member_sees_the_home_page(staff_client):
 
 def test_sign_in_page_is_open(client):
     assert client.get(reverse("login")).status_code == 200
+
+
+def test_health_check_answers_without_sign_in(client):
+    response = client.get(reverse("connectors:healthz"))
+    assert response.status_code == 200
+    assert response.content == b"ok"

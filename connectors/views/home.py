@@ -1,4 +1,7 @@
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from .. import selectors
 
@@ -12,3 +15,10 @@ def home(request):
             "upserts": selectors.contact_upsert_latest(limit=10),
         },
     )
+
+
+@login_not_required
+@require_GET
+def healthz(request):
+    """For load balancers and monitoring: the process answers. Touches neither the database nor Keap."""
+    return HttpResponse("ok", content_type="text/plain")
