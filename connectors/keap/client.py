@@ -26,6 +26,7 @@ from .errors import (
     KeapUnavailable,
     KeapValidationError,
 )
+from .oauth import _allow_plain_http_on_loopback
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class KeapClient:
         clock: Callable[[], float] = time.time,
     ):
         self.api_base_url = api_base_url.rstrip("/")
+        # OAuth2Session refuses plain HTTP; the local sandbox (loopback only) speaks it.
+        _allow_plain_http_on_loopback(self.api_base_url)
         self.token = dict(token)
         self.refresher = refresher
         self.timeout = timeout
@@ -103,8 +106,16 @@ class KeapClient:
     def get(self, path: str, *, params: dict | None = None) -> Any:
         return self.request("GET", path, params=params, idempotent=True)
 
-    def post(self, path: str, *, json: Any = None, params: dict | None = None, idempotent: bool = False) -> Any:
-        return self.request("POST", path, json=json, params=params, idempotent=idempotent)
+    def post(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict | None = None,
+        idempotent: bool = False,
+        with_status: bool = False,
+    ) -> Any:
+        return self.request("POST", path, json=json, params=params, idempotent=idempotent, with_status=with_status)
 
     def patch(self, path: str, *, json: Any = None, params: dict | None = None) -> Any:
         return self.request("PATCH", path, json=json, params=params)
@@ -122,9 +133,20 @@ class KeapClient:
         raise KeapError(f"{path} had more than {max_pages} pages; stopped reading.")
 
     def request(
-        self, method: str, path: str, *, params: dict | None = None, json: Any = None, idempotent: bool = False
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        json: Any = None,
+        idempotent: bool = False,
+        with_status: bool = False,
     ) -> Any:
-        """Make one call and return the decoded JSON body (None when empty). Raises KeapError."""
+        """Make one call and return the decoded JSON body (None when empty). Raises KeapError.
+
+        With `with_status=True` it returns `(status_code, body)`: the upsert answers 201 when it
+        created a contact and 200 when it updated one, with the same body.
+        """
         if self._expires_soon():
             self._refresh()
         response = self._send(method, path, params=params, json=json, idempotent=idempotent)
@@ -132,7 +154,8 @@ class KeapClient:
             logger.info("Keap answered 401 to %s %s; refreshing the token once", method, path)
             self._refresh()
             response = self._send(method, path, params=params, json=json, idempotent=idempotent)
-        return self._handle(response)
+        body = self._handle(response)
+        return (response.status_code, body) if with_status else body
 
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
