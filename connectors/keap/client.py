@@ -26,7 +26,7 @@ from .errors import (
     KeapUnavailable,
     KeapValidationError,
 )
-from .oauth import _allow_plain_http_on_loopback
+from .oauth import allow_plain_http_on_loopback
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class KeapClient:
     ):
         self.api_base_url = api_base_url.rstrip("/")
         # OAuth2Session refuses plain HTTP; the local sandbox (loopback only) speaks it.
-        _allow_plain_http_on_loopback(self.api_base_url)
+        allow_plain_http_on_loopback(self.api_base_url)
         self.token = dict(token)
         self.refresher = refresher
         self.timeout = timeout

@@ -20,7 +20,7 @@ SCOPE = ["full"]
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
-def _allow_plain_http_on_loopback(url: str) -> None:
+def allow_plain_http_on_loopback(url: str) -> None:
     """oauthlib refuses plain HTTP; the local Keap sandbox speaks it on loopback, and nothing else may."""
     parsed = urlparse(url)
     if parsed.scheme == "http" and parsed.hostname in LOOPBACK_HOSTS:
@@ -29,7 +29,7 @@ def _allow_plain_http_on_loopback(url: str) -> None:
 
 def authorization_url(*, authorize_url: str, client_id: str, redirect_uri: str, state: str) -> str:
     """The Keap URL to send the person to: sign in, pick the account, allow."""
-    _allow_plain_http_on_loopback(authorize_url)
+    allow_plain_http_on_loopback(authorize_url)
     oauth = OAuth2Session(client_id, redirect_uri=redirect_uri, scope=SCOPE, state=state)
     url, _state = oauth.authorization_url(authorize_url)
     return url
@@ -104,7 +104,7 @@ def _raise_for_server_error(response: requests.Response) -> requests.Response:
 
 
 def _token_call(func, token_url: str, **kwargs) -> dict:
-    _allow_plain_http_on_loopback(token_url)
+    allow_plain_http_on_loopback(token_url)
     try:
         token = func(token_url, **kwargs)
     except OAuth2Error as exc:
