@@ -201,7 +201,9 @@ def oauth_authorize_redirect(sandbox_url: str, redirect_uri: str, user: str, app
     if page.status_code != 200:
         raise AssertionError(f"sign-in refused ({page.status_code}): {page.text[:500]}")
     if page.url.endswith("/app/oauth/account"):
-        page = http.post(f"{base}/app/oauth/account", data={"csrf_token": _csrf(page), "app": app}, timeout=10)
+        chosen = app or USER_APPS[user][0]
+        page = http.post(f"{base}/app/oauth/account", data={"csrf_token": _csrf(page), "app": chosen},
+                         timeout=10)
         if page.status_code != 200:
             raise AssertionError(f"account choice refused ({page.status_code}): {page.text[:500]}")
     elif app is not None and USER_APPS.get(user) and app not in USER_APPS[user]:
@@ -213,9 +215,10 @@ def oauth_authorize_redirect(sandbox_url: str, redirect_uri: str, user: str, app
     return answer.headers["Location"]
 
 
-def oauth_dance(sandbox_url: str, redirect_uri: str, user: str = ALICE, app: str | None = "sa101", *,
+def oauth_dance(sandbox_url: str, redirect_uri: str, user: str = ALICE, app: str | None = None, *,
                 client_id: str = CLIENT_ID, state: str | None = "test-state", password: str | None = None) -> str:
-    """Walk the whole consent as `user`, choosing Keap app `app`, click Allow; return the code."""
+    """Walk the whole consent as `user`, choosing Keap app `app` (default: the user's first), click
+    Allow; return the code."""
     location = oauth_authorize_redirect(sandbox_url, redirect_uri, user, app, client_id=client_id, state=state,
                                         password=password)
     query = parse_qs(urlsplit(location).query)
@@ -260,3 +263,10 @@ def wait_until_up(url: str, timeout: float = 10.0) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def bearer_session(access_token: str) -> requests.Session:
+    """A requests.Session that sends `Authorization: Bearer <access_token>` on every call."""
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {access_token}"
+    return http
