@@ -1,6 +1,8 @@
 """Fixtures shared by the whole suite."""
 import pytest
 
+pytest_plugins = ["tests.support.fixtures", "tests.fixtures_accounts"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings):
