@@ -55,7 +55,8 @@ class SandboxServer:
     """The sandbox as a subprocess: `python manage.py keap_sandbox --port 0` from the project root."""
 
     def __init__(self, *, access_token_ttl: int | None = None, env: dict | None = None,
-                 startup_timeout: float = 20.0):
+                 host: str = "127.0.0.1", startup_timeout: float = 20.0):
+        self.host = host
         self.access_token_ttl = access_token_ttl
         self.env = env or {}
         self.startup_timeout = startup_timeout
@@ -64,7 +65,7 @@ class SandboxServer:
         self.output: deque[str] = deque(maxlen=200)
 
     def start(self) -> "SandboxServer":
-        cmd = [sys.executable, "manage.py", "keap_sandbox", "--host", "127.0.0.1", "--port", "0"]
+        cmd = [sys.executable, "manage.py", "keap_sandbox", "--host", self.host, "--port", "0"]
         if self.access_token_ttl is not None:
             cmd += ["--access-token-ttl", str(self.access_token_ttl)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
