@@ -18,3 +18,33 @@ def connected_account_active_list() -> QuerySet[ConnectedAccount]:
 
 def contact_upsert_latest(*, limit: int = 10) -> QuerySet[ContactUpsert]:
     return ContactUpsert.objects.select_related("account", "performed_by").order_by("-created_at")[:limit]
+
+
+def connected_account_active_get(*, pk) -> ConnectedAccount | None:
+    try:
+        return connected_account_active_list().filter(pk=int(pk)).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def contact_upsert_list(*, status: str = "", account_id=None) -> QuerySet[ContactUpsert]:
+    upserts = ContactUpsert.objects.select_related("account", "performed_by").order_by("-created_at", "-pk")
+    if status in ContactUpsert.Status.values:
+        upserts = upserts.filter(status=status)
+    if account_id not in (None, ""):
+        try:
+            upserts = upserts.filter(account_id=int(account_id))
+        except (TypeError, ValueError):
+            return upserts.none()
+    return upserts
+
+
+def contact_upsert_get(*, pk: int) -> ContactUpsert:
+    """Raises ContactUpsert.DoesNotExist."""
+    return ContactUpsert.objects.select_related("account", "performed_by").get(pk=pk)
+
+
+def contact_upsert_by_submission_key(*, submission_key) -> ContactUpsert | None:
+    if not submission_key:
+        return None
+    return ContactUpsert.objects.select_related("account").filter(submission_key=submission_key).first()

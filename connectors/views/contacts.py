@@ -1,2 +1,231 @@
-"""Views: contacts (being built)."""
-urlpatterns = []
+"""Views: the staff contact form, its province list, the sent contacts and their retry, lookups refresh.
+
+Thin: parse input, call a form, a service or a selector, render. Every Keap call happens in
+`connectors.lookups` or `connectors.services.contacts`.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import lookups, selectors
+from ..errors import AccountUnavailable, ConnectorError, KeapRejected, ReconnectNeeded, TryAgainLater
+from ..forms import ContactForm, contact_form_initial_from
+from ..models import ContactUpsert
+from ..services.contacts import contact_upsert, contact_upsert_message, contact_upsert_retry
+
+FORM_TEMPLATE = "connectors/contacts/form.html"
+
+
+def contact_new(request):
+    """GET: an empty form (`?account=<pk>` preselects). POST: send it, or (`_refresh`) reload its lists."""
+    if request.method != "POST":
+        initial = {"account": request.GET["account"]} if request.GET.get("account") else {}
+        return _form_page(request, ContactForm(initial=initial))
+    if "_refresh" in request.POST:
+        # No upsert: the page comes back with the lists of the chosen account and country, all kept.
+        return _form_page(request, ContactForm(initial=contact_form_initial_from(request.POST)))
+    earlier = selectors.contact_upsert_by_submission_key(submission_key=_uuid_or_none(request.POST.get("submission_key")))
+    if earlier is not None:
+        messages.info(request, "This form had been sent already; here is what happened to it.")
+        return redirect(earlier)
+    form = ContactForm(data=request.POST)
+    if not form.is_valid():
+        return _form_page(request, form)
+    data = form.cleaned_data
+    try:
+        result = contact_upsert(
+            account=data["account"],
+            contact=form.contact_input(),
+            duplicate_option=data["duplicate_option"],
+            tag_ids=data["tag_ids"],
+            performed_by=request.user,
+            submission_key=data["submission_key"],
+        )
+    except ConnectorError as exc:
+        return _form_page(
+            request,
+            _form_after_failure(request.POST, exc),
+            failure=exc,
+            account=data["account"],
+            failed_upsert=selectors.contact_upsert_by_submission_key(submission_key=data["submission_key"]),
+        )
+    if result.replayed:
+        messages.info(request, "This form had been sent already; here is what happened to it.")
+    else:
+        messages.success(request, result.message)
+    return redirect(result.upsert)
+
+
+@require_GET
+def contact_provinces(request):
+    """JSON for the form's script: the provinces of `country` (alpha-3) in `account`'s Keap."""
+    account = selectors.connected_account_active_get(pk=request.GET.get("account"))
+    if account is None:
+        raise Http404("No such active Keap account.")
+    country = (request.GET.get("country") or "").strip().upper()
+    answer = {"country": country, "provinces": [], "available": True, "message": ""}
+    countries = lookups.lookup_countries(account=account)
+    if not country:
+        answer["message"] = "Choose a country first."
+    elif country not in countries.codes:
+        answer.update(available=countries.available, message=countries.notice or f"{country} is not a Keap country.")
+    else:
+        provinces = lookups.lookup_provinces(account=account, country_code=country)
+        answer["provinces"] = [{"code": c.code, "name": c.name} for c in provinces.choices]
+        answer["available"] = provinces.available
+        answer["message"] = provinces.notice or (
+            "" if provinces.choices else f"Keap lists no states or provinces for {countries.name_of(country)}."
+        )
+    return JsonResponse(answer)
+
+
+def upsert_detail(request, pk: int):
+    try:
+        upsert = selectors.contact_upsert_get(pk=pk)
+    except ContactUpsert.DoesNotExist:
+        raise Http404("No such sent contact.") from None
+    return render(
+        request,
+        "connectors/contacts/detail.html",
+        {
+            "upsert": upsert,
+            "message": contact_upsert_message(upsert=upsert),
+            "payload_json": json.dumps(upsert.payload, indent=2, ensure_ascii=False, sort_keys=True),
+            "sent": _readable_payload(upsert.payload),
+            "can_retry": upsert.status != ContactUpsert.Status.SUCCEEDED,
+        },
+    )
+
+
+def upsert_list(request):
+    status = request.GET.get("status", "")
+    upserts = selectors.contact_upsert_list(status=status, account_id=request.GET.get("account"))
+    page = Paginator(upserts, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "connectors/contacts/list.html",
+        {"page": page, "status": status if status in ContactUpsert.Status.values else "",
+         "statuses": ContactUpsert.Status.choices},
+    )
+
+
+@require_POST
+def upsert_retry(request, pk: int):
+    upsert = get_object_or_404(ContactUpsert.objects.select_related("account"), pk=pk)
+    try:
+        result = contact_upsert_retry(upsert=upsert, performed_by=request.user)
+    except ConnectorError as exc:
+        messages.error(request, f"The retry failed: {exc.message}")
+    else:
+        messages.success(request, result.message)
+    return redirect(upsert)
+
+
+@require_POST
+def lookups_refresh(request, pk: int):
+    """Read the account's countries and tags from Keap again (and forget cached provinces)."""
+    account = get_object_or_404(selectors.connected_account_list(), pk=pk)
+    countries, tags = lookups.lookups_refresh(account=account)
+    problems = [lk.notice for lk in (countries, tags) if lk.stale or not lk.available]
+    if problems:
+        messages.warning(request, " ".join(problems))
+    else:
+        messages.success(
+            request, f"Read {len(countries.choices)} countries and {len(tags.choices)} tags from {account} again."
+        )
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        next_url = f"{reverse('connectors:contact_new')}?account={account.pk}"
+    return redirect(next_url)
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+def _form_page(request, form: ContactForm, *, failure: ConnectorError | None = None, account=None, failed_upsert=None):
+    return render(
+        request,
+        FORM_TEMPLATE,
+        {
+            "form": form,
+            "accounts_exist": form.fields["account"].queryset.exists(),
+            "failure": failure,
+            "failure_kind": _failure_kind(failure),
+            "failed_account": account,
+            "failed_upsert": failed_upsert,
+        },
+    )
+
+
+def _form_after_failure(posted, exc: ConnectorError) -> ContactForm:
+    """The form as typed, with a new submission key (the old one names the failed record), and the error."""
+    data = posted.copy()
+    data["submission_key"] = str(uuid.uuid4())
+    form = ContactForm(data=data)
+    form.is_valid()
+    if isinstance(exc, KeapRejected):
+        field = exc.field if exc.field in form.fields else None
+        form.add_error(field, exc.message)
+    return form
+
+
+def _failure_kind(exc: ConnectorError | None) -> str:
+    if exc is None:
+        return ""
+    if isinstance(exc, ReconnectNeeded | AccountUnavailable):
+        return "reconnect"
+    if isinstance(exc, TryAgainLater):
+        return "try_again"
+    if isinstance(exc, KeapRejected):
+        return "rejected"
+    return "error"
+
+
+def _uuid_or_none(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _readable_payload(payload: dict) -> list[tuple[str, str]]:
+    """The payload as label/value rows for people."""
+    rows = []
+    names = " ".join(p for p in (payload.get("given_name"), payload.get("family_name")) if p)
+    if names:
+        rows.append(("Name", names))
+    for item in payload.get("email_addresses") or []:
+        extra = f" (opt-in: {item['opt_in_reason']})" if item.get("opt_in_reason") else ""
+        rows.append((item.get("field", "Email"), f"{item.get('email', '')}{extra}"))
+    for item in payload.get("phone_numbers") or []:
+        parts = [item.get("number", "")]
+        if item.get("extension"):
+            parts.append(f"ext. {item['extension']}")
+        if item.get("type"):
+            parts.append(f"({item['type']})")
+        rows.append((item.get("field", "Phone"), " ".join(parts)))
+    if (payload.get("company") or {}).get("company_name"):
+        rows.append(("Company", payload["company"]["company_name"]))
+    if payload.get("job_title"):
+        rows.append(("Job title", payload["job_title"]))
+    for item in payload.get("addresses") or []:
+        parts = [item.get(k) for k in ("line1", "line2", "locality", "postal_code", "region_code", "country_code")]
+        rows.append((f"{item.get('field', 'Address').title()} address", ", ".join(p for p in parts if p)))
+    return rows
+
+
+urlpatterns = [
+    path("contacts/new/", contact_new, name="contact_new"),
+    path("contacts/provinces/", contact_provinces, name="contact_provinces"),
+    path("contacts/sent/", upsert_list, name="upsert_list"),
+    path("contacts/sent/<int:pk>/", upsert_detail, name="upsert_detail"),
+    path("contacts/sent/<int:pk>/retry/", upsert_retry, name="upsert_retry"),
+    path("keap-accounts/<int:pk>/refresh-lookups/", lookups_refresh, name="lookups_refresh"),
+]

@@ -1,0 +1,229 @@
+"""Forms: what staff type, checked before anything is sent to Keap. Choices come from lookups."""
+from __future__ import annotations
+
+import uuid
+
+from crispy_forms.bootstrap import InlineRadios
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Column, Div, Fieldset, Layout, Row
+from django import forms
+
+from . import lookups, selectors
+from .lookups import Lookup
+from .models import ConnectedAccount
+from .services.contacts import ContactInput
+
+DUPLICATE_CHOICES = [("Email", "Email"), ("EmailAndName", "Email and name")]
+PHONE_TYPES = [("", "—"), ("Work", "Work"), ("Home", "Home"), ("Mobile", "Mobile"), ("Other", "Other")]
+
+
+class ContactForm(forms.Form):
+    """One contact for one connected account.
+
+    The form resolves its own choice lists: the account from the data (or `initial`, or the only
+    active account), then that account's countries and tags, then the provinces of the chosen
+    country. Lengths are Keap's (CreateUpdateContactRequest: EMAIL1 75, names 40, BILLING lines 75,
+    locality 50, postal code 15, PHONE1 40, job title 255).
+    """
+
+    submission_key = forms.UUIDField(widget=forms.HiddenInput)
+    account = forms.ModelChoiceField(
+        queryset=ConnectedAccount.objects.none(), label="Keap account", empty_label="Choose an account…"
+    )
+    given_name = forms.CharField(label="First name", max_length=40, required=False)
+    family_name = forms.CharField(label="Last name", max_length=40, required=False)
+    email = forms.EmailField(label="Email", max_length=75)
+    opt_in_reason = forms.CharField(
+        label="Opt-in reason",
+        max_length=255,
+        required=False,
+        help_text="Only when the person agreed to receive marketing email, e.g. “Signed up at the counter”.",
+    )
+    phone_number = forms.CharField(label="Phone", max_length=40, required=False)
+    phone_extension = forms.CharField(label="Extension", max_length=40, required=False)
+    phone_type = forms.ChoiceField(label="Phone type", choices=PHONE_TYPES, required=False)
+    company_name = forms.CharField(label="Company", max_length=100, required=False)
+    job_title = forms.CharField(label="Job title", max_length=255, required=False)
+    line1 = forms.CharField(label="Address line 1", max_length=75, required=False)
+    line2 = forms.CharField(label="Address line 2", max_length=75, required=False)
+    city = forms.CharField(label="City", max_length=50, required=False)
+    postal_code = forms.CharField(label="Postal code", max_length=15, required=False)
+    country_code = forms.ChoiceField(label="Country", required=False)
+    # A Select whose value is checked in clean() against the chosen country's provinces, so that a
+    # region of another country gets a message that says so.
+    region_code = forms.CharField(label="State/province", required=False, widget=forms.Select)
+    duplicate_option = forms.ChoiceField(
+        label="Duplicate check",
+        choices=DUPLICATE_CHOICES,
+        initial="Email",
+        widget=forms.RadioSelect,
+        help_text="An existing contact found this way is updated; otherwise a new contact is created.",
+    )
+    tag_ids = forms.MultipleChoiceField(
+        label="Tags", required=False, widget=forms.CheckboxSelectMultiple, help_text="Applied to the contact."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        accounts = selectors.connected_account_active_list()
+        self.fields["account"].queryset = accounts
+        if not self.is_bound and "submission_key" not in self.initial:
+            self.initial["submission_key"] = uuid.uuid4()
+        self.chosen_account = self._chosen_account(accounts)
+        if self.chosen_account is not None and not self.is_bound:
+            self.initial.setdefault("account", self.chosen_account.pk)
+        self.countries = self.tags = self.provinces = None
+        if self.chosen_account is not None:
+            self.countries = lookups.lookup_countries(account=self.chosen_account)
+            self.tags = lookups.lookup_tags(account=self.chosen_account)
+        self.country = self._value("country_code").strip().upper()
+        if self.countries is not None and self.country in self.countries.codes:
+            self.provinces = lookups.lookup_provinces(account=self.chosen_account, country_code=self.country)
+        self._set_choices()
+        self.helper = self._helper()
+
+    # -- what the form resolves from its data ---------------------------------------------------
+    def _value(self, name: str):
+        """The raw value of a field: from the data when bound, else from `initial`."""
+        if self.is_bound:
+            return self.fields[name].widget.value_from_datadict(self.data, self.files, self.add_prefix(name)) or ""
+        value = self.initial.get(name, self.fields[name].initial)
+        return value if value is not None else ""
+
+    def _chosen_account(self, accounts) -> ConnectedAccount | None:
+        raw = self._value("account")
+        raw = getattr(raw, "pk", raw)
+        if raw not in (None, ""):
+            try:
+                return accounts.filter(pk=int(raw)).first()
+            except (TypeError, ValueError):
+                return None
+        only = list(accounts[:2])
+        return only[0] if len(only) == 1 else None
+
+    @property
+    def lookup_notices(self) -> list[str]:
+        """Messages about stale or missing lists, for the page to show above the form."""
+        return [lk.notice for lk in (self.countries, self.tags, self.provinces) if lk is not None and lk.notice]
+
+    @property
+    def lookups_missing(self) -> bool:
+        return any(lk is not None and not lk.available for lk in (self.countries, self.tags))
+
+    def _set_choices(self):
+        countries = self.countries.as_choices() if self.countries else []
+        self.fields["country_code"].choices = [("", "—")] + _keep_typed(countries, self._value("country_code"))
+        self.fields["tag_ids"].choices = self.tags.as_choices() if self.tags else []
+
+        region = self.fields["region_code"]
+        provinces = self.provinces.as_choices() if self.provinces else []
+        region.widget.choices = [("", "—")] + _keep_typed(provinces, self._value("region_code"), country=self.country)
+        if not self.country:
+            region.help_text = "Choose a country first."
+        elif self.provinces is not None and not self.provinces.available:
+            region.help_text = self.provinces.notice
+        elif self.provinces is not None and not provinces:
+            region.help_text = f"Keap lists no states or provinces for {self.countries.name_of(self.country)}."
+        if not provinces and not self._value("region_code"):
+            region.widget.attrs["disabled"] = "disabled"
+
+    # -- validation ---------------------------------------------------------------------------------
+    def clean(self):
+        cleaned = super().clean()
+        if self.chosen_account is None:
+            return cleaned
+        if self.lookups_missing:
+            raise forms.ValidationError(
+                "Keap's countries or tags could not be read, so this form cannot be checked. "
+                "Try again when Keap can be reached.",
+                code="lookups_missing",
+            )
+        country, region = cleaned.get("country_code") or "", (cleaned.get("region_code") or "").strip()
+        cleaned["region_code"] = region
+        if region and not country:
+            self.add_error("region_code", "A state/province needs a country: choose the country too.")
+        elif region and self.provinces is not None and not self.provinces.available:
+            self.add_error("region_code", self.provinces.notice)
+        elif region and self.provinces is not None and region not in self.provinces.codes:
+            country_name = self.countries.name_of(country)
+            self.add_error("region_code", f"{region} is not a state/province of {country_name}.")
+        has_phone_details = cleaned.get("phone_extension") or cleaned.get("phone_type")
+        if has_phone_details and not cleaned.get("phone_number"):
+            self.add_error("phone_number", "Enter the phone number that the extension or type belongs to.")
+        if cleaned.get("duplicate_option") == "EmailAndName" and not (
+            cleaned.get("given_name") or cleaned.get("family_name")
+        ):
+            self.add_error("duplicate_option", "“Email and name” needs a first or last name.")
+        return cleaned
+
+    def contact_input(self) -> ContactInput:
+        data = self.cleaned_data
+        return ContactInput(**{name: data.get(name) or "" for name in ContactInput.__dataclass_fields__})
+
+    # -- layout -------------------------------------------------------------------------------------
+    def _helper(self) -> FormHelper:
+        helper = FormHelper(self)
+        helper.form_tag = False
+        helper.disable_csrf = True
+        refresh = (
+            '<button type="submit" name="_refresh" value="{what}" formnovalidate '
+            'class="btn btn-outline-secondary js-hide">{label}</button>'
+        )
+        helper.layout = Layout(
+            "submission_key",
+            Fieldset(
+                "Keap account",
+                Row(
+                    Column("account", css_class="col-md-8"),
+                    Column(
+                        HTML(refresh.format(what="account", label="Load this account’s lists")),
+                        css_class="col-md-4 d-flex align-items-start pt-md-4 mt-md-2",
+                    ),
+                ),
+            ),
+            Fieldset(
+                "Person",
+                Row(Column("given_name", css_class="col-md-6"), Column("family_name", css_class="col-md-6")),
+                Row(Column("email", css_class="col-md-6"), Column("opt_in_reason", css_class="col-md-6")),
+                Row(
+                    Column("phone_number", css_class="col-md-5"),
+                    Column("phone_extension", css_class="col-md-3"),
+                    Column("phone_type", css_class="col-md-4"),
+                ),
+                Row(Column("company_name", css_class="col-md-6"), Column("job_title", css_class="col-md-6")),
+            ),
+            Fieldset(
+                "Billing address",
+                "line1",
+                "line2",
+                Row(Column("city", css_class="col-md-8"), Column("postal_code", css_class="col-md-4")),
+                Row(
+                    Column("country_code", css_class="col-md-6"),
+                    Column("region_code", css_class="col-md-6"),
+                ),
+                Div(HTML(refresh.format(what="provinces", label="Update provinces")), css_class="mb-3"),
+            ),
+            Fieldset("Duplicate check", InlineRadios("duplicate_option")),
+            Fieldset("Tags", "tag_ids"),
+        )
+        return helper
+
+
+def _keep_typed(choices: list[tuple[str, str]], value, *, country: str = "") -> list[tuple[str, str]]:
+    """The choices, plus the submitted value when it is not one of them, so that nothing typed is lost."""
+    value = (value or "").strip() if isinstance(value, str) else value
+    if not value or value in {code for code, _name in choices}:
+        return list(choices)
+    suffix = f"not in {country}" if country else "unknown"
+    return list(choices) + [(value, f"{value} ({suffix})")]
+
+
+def contact_form_initial_from(data) -> dict:
+    """`initial` for an unbound ContactForm that shows what was posted, without validating it.
+
+    Used by the "Update provinces" round trip: the page comes back with everything kept and no
+    error messages, because nothing was submitted yet.
+    """
+    return {
+        name: field.widget.value_from_datadict(data, None, name) for name, field in ContactForm.base_fields.items()
+    }

@@ -1,0 +1,187 @@
+"""Keap-backed choice lists (countries, provinces, tags) for one connected account, cached.
+
+Every list comes from the account's own Keap endpoints, following `next_page_token`, so the codes a
+form offers are exactly the codes Keap accepts. Two cache entries per list:
+
+- the fresh copy, kept `settings.KEAP_LOOKUP_CACHE_TTL` seconds (default 24 h): while it exists,
+  no Keap call is made;
+- the "last good" copy, kept without expiry: when Keap cannot be asked and the fresh copy is
+  gone, it is used and the result says so (`stale=True`, `notice`).
+
+With neither, the result is `available=False` with a message, so that a form shows the message
+instead of offering choices Keap might reject. `lookups_refresh` starts a new generation of fresh
+copies for the account (the last good copies stay) and reads countries and tags again at once.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.core.cache import cache
+
+from .errors import ConnectorError
+from .models import ConnectedAccount
+from .services.accounts import connected_account_client, keap_errors
+
+logger = logging.getLogger(__name__)
+
+COUNTRIES_PATH = "/v2/locales/countries"
+PROVINCES_PATH = "/v2/locales/countries/{country}/provinces"
+TAGS_PATH = "/v2/tags"
+TAGS_PAGE_SIZE = 1000  # Keap's maximum for GET /v2/tags
+
+
+@dataclass(frozen=True)
+class Choice:
+    code: str  # what Keap stores: alpha-3, ISO 3166-2 code, tag id
+    name: str  # what people see
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A choice list and where it came from."""
+
+    kind: str  # "countries", "provinces of CAN", "tags"
+    choices: tuple[Choice, ...] = ()
+    available: bool = True
+    stale: bool = False
+    fetched_at: datetime | None = None
+    notice: str = ""  # set when stale or unavailable: what a person should be told
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def codes(self) -> set[str]:
+        return {c.code for c in self.choices}
+
+    def name_of(self, code: str) -> str:
+        return next((c.name for c in self.choices if c.code == code), code)
+
+    def as_choices(self) -> list[tuple[str, str]]:
+        return [(c.code, c.name) for c in self.choices]
+
+
+# -- the lists ------------------------------------------------------------------------------------
+def lookup_countries(*, account: ConnectedAccount) -> Lookup:
+    """Keap's countries for the account, by name; codes are ISO 3166-1 alpha-3."""
+    return _lookup(account=account, name="countries", kind="countries", fetch=_fetch_countries)
+
+
+def lookup_provinces(*, account: ConnectedAccount, country_code: str) -> Lookup:
+    """Keap's provinces of one country (alpha-3), by name; codes are ISO 3166-2 (`CA-BC`)."""
+    country_code = (country_code or "").strip().upper()
+    return _lookup(
+        account=account,
+        name=f"provinces:{country_code}",
+        kind=f"states/provinces of {country_code}",
+        fetch=lambda client: _fetch_provinces(client, country_code),
+    )
+
+
+def lookup_tags(*, account: ConnectedAccount) -> Lookup:
+    """The account's tags, by name (with the category when a tag has one); codes are tag ids."""
+    return _lookup(account=account, name="tags", kind="tags", fetch=_fetch_tags)
+
+
+def lookups_refresh(*, account: ConnectedAccount) -> list[Lookup]:
+    """Forget the account's fresh copies (every list, provinces included) and read countries and tags again.
+
+    Returns the two lookups, so the caller can tell whether Keap answered.
+    """
+    cache.set(_generation_key(account), time.time_ns(), timeout=None)
+    return [lookup_countries(account=account), lookup_tags(account=account)]
+
+
+# -- fetching ---------------------------------------------------------------------------------------
+def _fetch_countries(client) -> list[Choice]:
+    rows = []
+    for item in client.paginate(COUNTRIES_PATH, items_key="countries"):
+        code = ((item.get("codes") or {}).get("alpha3") or "").strip()
+        if code:
+            rows.append(Choice(code=code, name=str(item.get("name") or code)))
+    return sorted(rows, key=lambda c: c.name.casefold())
+
+
+def _fetch_provinces(client, country_code: str) -> list[Choice]:
+    if not country_code:
+        return []
+    rows = []
+    path = PROVINCES_PATH.format(country=country_code)
+    for item in client.paginate(path, items_key="provinces"):
+        code = str(item.get("code") or "").strip()
+        if code:
+            rows.append(Choice(code=code, name=str(item.get("name") or code)))
+    return sorted(rows, key=lambda c: c.name.casefold())
+
+
+def _fetch_tags(client) -> list[Choice]:
+    rows = []
+    for item in client.paginate(TAGS_PATH, items_key="tags", params={"page_size": TAGS_PAGE_SIZE}):
+        tag_id = str(item.get("id") or "").strip()
+        if not tag_id:
+            continue
+        name = str(item.get("name") or tag_id)
+        category = (item.get("category") or {}).get("name") if isinstance(item.get("category"), dict) else None
+        rows.append(Choice(code=tag_id, name=f"{category}: {name}" if category else name))
+    return sorted(rows, key=lambda c: c.name.casefold())
+
+
+# -- caching ----------------------------------------------------------------------------------------
+def _lookup(*, account: ConnectedAccount, name: str, kind: str, fetch) -> Lookup:
+    fresh_key = _fresh_key(account, name)
+    cached = cache.get(fresh_key)
+    if cached is not None:
+        return _from_cached(kind, cached)
+    try:
+        with keap_errors(account=account):
+            with connected_account_client(account=account) as client:
+                choices = fetch(client)
+    except ConnectorError as exc:
+        logger.warning("Could not read the %s of Keap account %s: %s", kind, account.pk, exc.message)
+        last_good = cache.get(_last_good_key(account, name))
+        if last_good is not None:
+            when = _from_cached(kind, last_good).fetched_at
+            return _from_cached(
+                kind,
+                last_good,
+                stale=True,
+                notice=(
+                    f"Keap could not be asked for the {kind} ({exc.message}). Showing the copy read "
+                    f"on {when:%Y-%m-%d %H:%M} UTC."
+                ),
+            )
+        return Lookup(
+            kind=kind,
+            available=False,
+            notice=f"The {kind} could not be read from Keap: {exc.message}",
+            extra={"error": type(exc).__name__},
+        )
+    stored = {"choices": [(c.code, c.name) for c in choices], "fetched_at": time.time()}
+    cache.set(fresh_key, stored, timeout=settings.KEAP_LOOKUP_CACHE_TTL)
+    cache.set(_last_good_key(account, name), stored, timeout=None)
+    return _from_cached(kind, stored)
+
+
+def _from_cached(kind: str, stored: dict, *, stale: bool = False, notice: str = "") -> Lookup:
+    return Lookup(
+        kind=kind,
+        choices=tuple(Choice(code=code, name=name) for code, name in stored["choices"]),
+        stale=stale,
+        fetched_at=datetime.fromtimestamp(stored["fetched_at"], tz=UTC),
+        notice=notice,
+    )
+
+
+def _generation_key(account: ConnectedAccount) -> str:
+    return f"keap-lookups:{account.pk}:generation"
+
+
+def _fresh_key(account: ConnectedAccount, name: str) -> str:
+    generation = cache.get(_generation_key(account)) or 0
+    return f"keap-lookups:{account.pk}:{generation}:{name}"
+
+
+def _last_good_key(account: ConnectedAccount, name: str) -> str:
+    return f"keap-lookups:{account.pk}:last-good:{name}"

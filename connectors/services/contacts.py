@@ -1,0 +1,497 @@
+"""Contacts: the upsert into Keap, and the ContactUpsert record of every one.
+
+`contact_upsert` is the one way into Keap's contacts, for the staff form, the admin and any later
+caller. What it does, in order:
+
+1. Finds the record of the submission key, if the same submission was sent before: it returns that
+   record's result without calling Keap again.
+2. Writes a pending ContactUpsert in its own committed transaction, so that a crash or an outage
+   leaves a visible record, never a silent loss.
+3. Looks the contact up by email (`GET /v2/contacts?filter=email==...`) and picks the contact that
+   Keap's duplicate check will update: the oldest one whose EMAIL1 equals the email, ignoring
+   case (and, for "EmailAndName", whose given and family names match too).
+4. Builds the CreateUpdateContactRequest from a whitelist: the slots the form owns (EMAIL1,
+   PHONE1 when a phone was typed, BILLING when an address was typed) plus, because Keap's list
+   properties replace what it stores, every other slot of the matched contact converted back to
+   request shape (codes only, never the read-back long names). A list the form did not touch is
+   not sent at all, so Keap keeps it as it is.
+5. `POST /v2/contacts?duplicate_option=...` (safe to retry: it dedupes), then applies each tag.
+6. Completes the record: succeeded or failed, outcome, Keap contact id, error message, attempts.
+
+Errors are raised as the errors of `connectors.errors` (after the record is completed); a
+KeapRejected names the form field it concerns when Keap's message tells.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from ..errors import ConnectorError, KeapRejected
+from ..models import ConnectedAccount, ContactUpsert
+from .accounts import connected_account_client, keap_errors
+
+logger = logging.getLogger(__name__)
+
+CONTACTS_PATH = "/v2/contacts"
+APPLY_TAG_PATH = "/v2/tags/{tag_id}/contacts:applyTags"
+DUPLICATE_OPTIONS = ("Email", "EmailAndName")  # EmailAndNameAndCompany matches company records: not offered
+# What the merge needs of an existing contact.
+LOOKUP_FIELDS = "id,given_name,family_name,email_addresses,phone_numbers,addresses"
+
+EMAIL_SLOTS = ("EMAIL1", "EMAIL2", "EMAIL3")
+PHONE_SLOTS = ("PHONE1", "PHONE2", "PHONE3", "PHONE4", "PHONE5")
+ADDRESS_SLOTS = ("BILLING", "SHIPPING", "OTHER")
+FORM_EMAIL_SLOT, FORM_PHONE_SLOT, FORM_ADDRESS_SLOT = "EMAIL1", "PHONE1", "BILLING"
+# The request-shape keys of list items read back from Keap (read-only and long-name keys are left out).
+PHONE_KEYS = ("field", "number", "extension", "type")
+ADDRESS_KEYS = ("field", "line1", "line2", "locality", "region_code", "country_code", "postal_code", "zip_code",
+                "zip_four")
+TAG_APPLIED = {"SUCCESS", "DUPLICATE"}  # DUPLICATE: the contact had the tag already
+
+
+@dataclass(frozen=True)
+class ContactInput:
+    """What a person typed for one contact. Empty strings mean "not given" and are never sent."""
+
+    email: str
+    given_name: str = ""
+    family_name: str = ""
+    phone_number: str = ""
+    phone_extension: str = ""
+    phone_type: str = ""
+    company_name: str = ""
+    job_title: str = ""
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    postal_code: str = ""
+    country_code: str = ""  # ISO 3166-1 alpha-3, from Keap's countries
+    region_code: str = ""  # ISO 3166-2, from Keap's provinces of that country
+    opt_in_reason: str = ""
+
+    def __post_init__(self):
+        for name, value in asdict(self).items():
+            object.__setattr__(self, name, (value or "").strip())
+
+    @property
+    def has_phone(self) -> bool:
+        return bool(self.phone_number)
+
+    @property
+    def has_address(self) -> bool:
+        return any((self.line1, self.line2, self.city, self.postal_code, self.country_code, self.region_code))
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    upsert: ContactUpsert
+    replayed: bool = False  # the submission key had been sent before: Keap was not called again
+
+    @property
+    def succeeded(self) -> bool:
+        return self.upsert.status == ContactUpsert.Status.SUCCEEDED
+
+    @property
+    def created(self) -> bool:
+        return self.upsert.outcome == ContactUpsert.Outcome.CREATED
+
+    @property
+    def contact_id(self) -> str:
+        return self.upsert.keap_contact_id
+
+    @property
+    def payload(self) -> dict:
+        return self.upsert.payload
+
+    @property
+    def message(self) -> str:
+        return contact_upsert_message(upsert=self.upsert)
+
+
+def contact_upsert_message(*, upsert: ContactUpsert) -> str:
+    """What a person is told about an upsert: "Created contact #12 in Alpine Bakery", or why not."""
+    business = upsert.account.business_name or upsert.account.app_name
+    if upsert.status == ContactUpsert.Status.SUCCEEDED:
+        verb = "Created" if upsert.outcome == ContactUpsert.Outcome.CREATED else "Updated"
+        return f"{verb} contact #{upsert.keap_contact_id} in {business}"
+    if upsert.status == ContactUpsert.Status.FAILED:
+        return f"Sending {upsert.email} to {business} failed: {upsert.error_message}"
+    return f"Sending {upsert.email} to {business} has not finished (pending)."
+
+
+# -- the services ---------------------------------------------------------------------------------
+def contact_upsert(
+    *,
+    account: ConnectedAccount,
+    contact: ContactInput,
+    duplicate_option: str = "Email",
+    tag_ids: list[str] | tuple[str, ...] = (),
+    performed_by=None,
+    submission_key: uuid.UUID | str | None = None,
+) -> UpsertResult:
+    """Create or update one contact in the account's Keap and record it. See the module docstring.
+
+    Deliberately not one atomic block: the pending record is committed before Keap is called.
+    Raises AccountUnavailable, ReconnectNeeded, TryAgainLater, KeapRejected or ConnectorError; the
+    record is completed (failed) before any of them is raised.
+    """
+    if duplicate_option not in DUPLICATE_OPTIONS:
+        raise ValueError(f"duplicate_option must be one of {DUPLICATE_OPTIONS}, not {duplicate_option!r}")
+    tag_ids = [str(t) for t in tag_ids]
+    if submission_key is not None:
+        earlier = ContactUpsert.objects.select_related("account").filter(submission_key=submission_key).first()
+        if earlier is not None:
+            return UpsertResult(upsert=earlier, replayed=True)
+    try:
+        upsert = _upsert_record_create(
+            account=account,
+            contact=contact,
+            duplicate_option=duplicate_option,
+            tag_ids=tag_ids,
+            performed_by=performed_by,
+            submission_key=submission_key,
+        )
+    except IntegrityError:
+        # The same submission arrived twice at once: the other request is sending it.
+        earlier = ContactUpsert.objects.select_related("account").get(submission_key=submission_key)
+        return UpsertResult(upsert=earlier, replayed=True)
+    return _upsert_send(upsert=upsert, contact=contact)
+
+
+def contact_upsert_retry(*, upsert: ContactUpsert, performed_by=None) -> UpsertResult:
+    """Send a failed (or stuck pending) upsert again, through the same steps as the first time.
+
+    The contact is rebuilt from the slots the first attempt owned (EMAIL1, PHONE1, BILLING and the
+    names) and merged again with the contact as Keap holds it now. Raises like `contact_upsert`.
+    """
+    if upsert.status == ContactUpsert.Status.SUCCEEDED:
+        raise ConnectorError(f"{upsert.email} was already sent successfully; there is nothing to retry.")
+    if performed_by is not None and getattr(performed_by, "pk", None):
+        ContactUpsert.objects.filter(pk=upsert.pk).update(performed_by=performed_by)
+        upsert.performed_by = performed_by
+    return _upsert_send(upsert=upsert, contact=contact_input_from_payload(payload=upsert.payload))
+
+
+def contact_payload_build(*, contact: ContactInput, existing: dict | None = None) -> dict:
+    """The CreateUpdateContactRequest body for `contact`, merged with the `existing` Keap contact.
+
+    Only whitelisted properties, never an empty string, never a read-only property. List properties
+    are sent only when the form sets one of their slots; then the other slots of `existing` go
+    along unchanged, so that Keap's replace semantics delete nothing the form did not touch.
+    """
+    existing = existing or {}
+    payload: dict[str, Any] = {}
+    for key in ("given_name", "family_name", "job_title"):
+        if getattr(contact, key):
+            payload[key] = getattr(contact, key)
+    if contact.company_name:
+        payload["company"] = {"company_name": contact.company_name}
+
+    email = _stored_email(existing, contact.email) or contact.email
+    own_email = _compact({"email": email, "field": FORM_EMAIL_SLOT, "opt_in_reason": contact.opt_in_reason})
+    payload["email_addresses"] = [own_email] + [
+        _compact({"email": item.get("email"), "field": item.get("field")})
+        for item in _other_slots(existing.get("email_addresses"), EMAIL_SLOTS, FORM_EMAIL_SLOT)
+        if item.get("email")
+    ]
+    if contact.has_phone:
+        own_phone = _compact(
+            {
+                "field": FORM_PHONE_SLOT,
+                "number": contact.phone_number,
+                "extension": contact.phone_extension,
+                "type": contact.phone_type,
+            }
+        )
+        payload["phone_numbers"] = [own_phone] + [
+            _compact({key: item.get(key) for key in PHONE_KEYS})
+            for item in _other_slots(existing.get("phone_numbers"), PHONE_SLOTS, FORM_PHONE_SLOT)
+            if item.get("number")
+        ]
+    if contact.has_address:
+        own_address = _compact(
+            {
+                "field": FORM_ADDRESS_SLOT,
+                "line1": contact.line1,
+                "line2": contact.line2,
+                "locality": contact.city,
+                "postal_code": contact.postal_code,
+                "country_code": contact.country_code,
+                "region_code": contact.region_code,
+            }
+        )
+        payload["addresses"] = [own_address] + [
+            _address_request(item)
+            for item in _other_slots(existing.get("addresses"), ADDRESS_SLOTS, FORM_ADDRESS_SLOT)
+        ]
+    return payload
+
+
+def contact_input_from_payload(*, payload: dict) -> ContactInput:
+    """The ContactInput that produced `payload`: the names and the slots the form owns."""
+
+    def slot(key: str, name: str) -> dict:
+        return next((item for item in payload.get(key) or [] if item.get("field") == name), {})
+
+    email, phone, address = (
+        slot("email_addresses", FORM_EMAIL_SLOT),
+        slot("phone_numbers", FORM_PHONE_SLOT),
+        slot("addresses", FORM_ADDRESS_SLOT),
+    )
+    return ContactInput(
+        email=email.get("email", ""),
+        opt_in_reason=email.get("opt_in_reason", ""),
+        given_name=payload.get("given_name", ""),
+        family_name=payload.get("family_name", ""),
+        job_title=payload.get("job_title", ""),
+        company_name=(payload.get("company") or {}).get("company_name", ""),
+        phone_number=phone.get("number", ""),
+        phone_extension=phone.get("extension", ""),
+        phone_type=phone.get("type", ""),
+        line1=address.get("line1", ""),
+        line2=address.get("line2", ""),
+        city=address.get("locality", ""),
+        postal_code=address.get("postal_code", ""),
+        country_code=address.get("country_code", ""),
+        region_code=address.get("region_code", ""),
+    )
+
+
+def contact_match(
+    *, contacts: list[dict], email: str, duplicate_option: str, given_name: str = "", family_name: str = ""
+) -> dict | None:
+    """The contact Keap's duplicate check updates: the oldest whose EMAIL1 equals `email` (any case).
+
+    "EmailAndName" also needs the given and family names equal (trimmed, any case).
+    """
+
+    def norm(value) -> str:
+        return (value or "").strip().casefold()
+
+    matches = []
+    for candidate in contacts:
+        if norm(_stored_email(candidate, email, slot=FORM_EMAIL_SLOT)) != norm(email):
+            continue
+        if duplicate_option == "EmailAndName" and (
+            norm(candidate.get("given_name")) != norm(given_name)
+            or norm(candidate.get("family_name")) != norm(family_name)
+        ):
+            continue
+        matches.append(candidate)
+    return min(matches, key=_id_order) if matches else None
+
+
+# -- the steps --------------------------------------------------------------------------------------
+def _upsert_record_create(
+    *, account, contact, duplicate_option, tag_ids, performed_by, submission_key
+) -> ContactUpsert:
+    with transaction.atomic():
+        return ContactUpsert.objects.create(
+            account=account,
+            performed_by=performed_by if getattr(performed_by, "pk", None) else None,
+            submission_key=submission_key or uuid.uuid4(),
+            email=contact.email,
+            duplicate_option=duplicate_option,
+            payload=contact_payload_build(contact=contact),  # replaced by the merged body before sending
+            tag_ids=tag_ids,
+            status=ContactUpsert.Status.PENDING,
+        )
+
+
+def _upsert_send(*, upsert: ContactUpsert, contact: ContactInput) -> UpsertResult:
+    account = upsert.account
+    attempts = upsert.attempts + 1
+    sent: dict | None = None
+    status = contact_id = None
+    try:
+        with keap_errors(account=account):
+            with connected_account_client(account=account) as client:
+                existing = _contact_find(client, contact=contact, duplicate_option=upsert.duplicate_option)
+                sent = contact_payload_build(contact=contact, existing=existing)
+                ContactUpsert.objects.filter(pk=upsert.pk).update(payload=sent)
+                upsert.payload = sent
+                status, body = client.post(
+                    CONTACTS_PATH,
+                    params={"duplicate_option": upsert.duplicate_option},
+                    json=sent,
+                    idempotent=True,
+                    with_status=True,
+                )
+                contact_id = str((body or {}).get("id") or "")
+                if not contact_id:
+                    raise ConnectorError("Keap answered the upsert without a contact id.")
+                if existing and status == 200 and str(existing.get("id")) != contact_id:
+                    logger.warning(
+                        "Upsert %s: merged with Keap contact %s but Keap updated %s",
+                        upsert.pk,
+                        existing.get("id"),
+                        contact_id,
+                    )
+                _tags_apply(client, tag_ids=upsert.tag_ids, contact_id=contact_id)
+    except KeapRejected as exc:
+        refined = KeapRejected(exc.message, exc.extra, field=_rejected_field(exc))
+        _upsert_record_fail(upsert, attempts=attempts, error=refined, status=status, contact_id=contact_id)
+        raise refined from exc
+    except ConnectorError as exc:
+        _upsert_record_fail(upsert, attempts=attempts, error=exc, status=status, contact_id=contact_id)
+        raise
+    except Exception as exc:
+        _upsert_record_fail(
+            upsert, attempts=attempts, error=ConnectorError(f"Unexpected error: {type(exc).__name__}"), status=status,
+            contact_id=contact_id,
+        )
+        raise
+    _upsert_record_complete(
+        upsert,
+        status=ContactUpsert.Status.SUCCEEDED,
+        outcome=_outcome(upsert, status=status, contact_id=contact_id),
+        contact_id=contact_id,
+        error_message="",
+        attempts=attempts,
+    )
+    logger.info("Upsert %s: %s contact %s in account %s", upsert.pk, upsert.outcome, contact_id, account.pk)
+    return UpsertResult(upsert=upsert)
+
+
+def _contact_find(client, *, contact: ContactInput, duplicate_option: str) -> dict | None:
+    """The Keap contact the upsert will update, with the slots to keep; None when it will create one."""
+    # `requests` URL-encodes the value (`==` -> %3D%3D, `+` -> %2B, `@` -> %40). A `*` in an address
+    # would be a wildcard to Keap: `contact_match` keeps exact matches only.
+    candidates = list(
+        client.paginate(
+            CONTACTS_PATH, items_key="contacts", params={"filter": f"email=={contact.email}", "fields": LOOKUP_FIELDS}
+        )
+    )
+    return contact_match(
+        contacts=candidates,
+        email=contact.email,
+        duplicate_option=duplicate_option,
+        given_name=contact.given_name,
+        family_name=contact.family_name,
+    )
+
+
+def _tags_apply(client, *, tag_ids: list[str], contact_id: str) -> None:
+    failed = []
+    for tag_id in tag_ids:
+        body = client.post(
+            APPLY_TAG_PATH.format(tag_id=tag_id), json={"contact_ids": [contact_id]}, idempotent=True
+        )
+        result = ((body or {}).get("results") or {}).get(contact_id)
+        if result is not None and result not in TAG_APPLIED:
+            failed.append(f"{tag_id} ({result})")
+    if failed:
+        raise ConnectorError(f"Contact #{contact_id} was saved, but Keap did not apply the tags {', '.join(failed)}.")
+
+
+def _upsert_record_fail(upsert, *, attempts, error: ConnectorError, status, contact_id) -> None:
+    saved = status in (200, 201) and contact_id  # the contact was saved; a later step (tags) failed
+    _upsert_record_complete(
+        upsert,
+        status=ContactUpsert.Status.FAILED,
+        outcome=_outcome(upsert, status=status, contact_id=contact_id) if saved else upsert.outcome,
+        contact_id=contact_id if saved else upsert.keap_contact_id,
+        error_message=error.message,
+        attempts=attempts,
+    )
+    logger.warning("Upsert %s failed (%s): %s", upsert.pk, type(error).__name__, error.message)
+
+
+@transaction.atomic
+def _upsert_record_complete(upsert, *, status, outcome, contact_id, error_message, attempts) -> None:
+    upsert.status = status
+    upsert.outcome = outcome or ""
+    upsert.keap_contact_id = contact_id or ""
+    upsert.error_message = error_message
+    upsert.attempts = attempts
+    upsert.save(update_fields=["status", "outcome", "keap_contact_id", "error_message", "attempts", "updated_at"])
+
+
+def _outcome(upsert: ContactUpsert, *, status, contact_id) -> str:
+    # A retry after a first attempt that created the contact (and then failed on a tag) updates
+    # that contact: it was still created by this upsert.
+    if upsert.outcome == ContactUpsert.Outcome.CREATED and upsert.keap_contact_id == contact_id:
+        return ContactUpsert.Outcome.CREATED
+    return ContactUpsert.Outcome.CREATED if status == 201 else ContactUpsert.Outcome.UPDATED
+
+
+# -- Keap's error messages -> form fields ---------------------------------------------------------
+# Keap's validation messages name the property or the slot ("BILLING Region is invalid",
+# "EMAIL1 'x' is not a valid email address", "given_name exceeds ..."); the first rule that matches wins.
+# The field names are the ContactInput's, which the contact form uses too.
+FIELD_RULES: tuple[tuple[str, str], ...] = (
+    (r"opt_in_reason", "opt_in_reason"),
+    # Before the address rules: an address error never mentions email, an email may contain "region".
+    (r"\bemail", "email"),
+    (r"duplicate_option", "duplicate_option"),
+    (r"\bregion\b", "region_code"),
+    (r"\bcountry", "country_code"),
+    (r"\bpostal|zip", "postal_code"),
+    (r"\blocality\b|\bcity\b", "city"),
+    (r"\bline1\b", "line1"),
+    (r"\bline2\b", "line2"),
+    (r"\bextension\b", "phone_extension"),
+    (r"\bphone|\bnumber\b", "phone_number"),
+    (r"given_name|first name", "given_name"),
+    (r"family_name|last name", "family_name"),
+    (r"job_title|job title", "job_title"),
+    (r"company", "company_name"),
+)
+
+
+def _rejected_field(exc: KeapRejected) -> str | None:
+    """The form field a Keap validation error concerns, when its message (or details) tells."""
+    details = " ".join(str(d.get("resource") or "") for d in exc.extra.get("details") or [] if isinstance(d, dict))
+    for text in (exc.message, details):
+        lowered = text.lower()
+        for pattern, field in FIELD_RULES:
+            if re.search(pattern, lowered):
+                return field
+    return None
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+def _compact(item: dict) -> dict:
+    """Drop empty values: an empty string sent to Keap would clear what it holds."""
+    return {key: value.strip() if isinstance(value, str) else value for key, value in item.items()
+            if value not in (None, "") and not (isinstance(value, str) and not value.strip())}
+
+
+def _other_slots(items, slots: tuple[str, ...], own: str) -> list[dict]:
+    """The read-back list items in valid slots other than the form's own, in slot order."""
+    by_slot = {}
+    for item in items or []:
+        if isinstance(item, dict) and item.get("field") in slots and item["field"] != own:
+            by_slot.setdefault(item["field"], item)
+    return [by_slot[slot] for slot in slots if slot in by_slot]
+
+
+def _address_request(item: dict) -> dict:
+    """A read-back address in request shape: codes only, never the long `region`/`country` names."""
+    out = _compact({key: item.get(key) for key in ADDRESS_KEYS})
+    if item.get("region") and not item.get("region_code"):
+        logger.warning("Keap address %s has a region name but no region code; it cannot be sent back", item["field"])
+    return out
+
+
+def _stored_email(contact: dict, email: str, *, slot: str | None = None) -> str | None:
+    """The contact's stored spelling of `email` (compared ignoring case), or of its `slot`."""
+    for item in contact.get("email_addresses") or []:
+        if not isinstance(item, dict):
+            continue
+        if slot is not None:
+            if item.get("field") == slot:
+                return item.get("email")
+        elif (item.get("email") or "").casefold() == email.casefold() and item.get("field") == FORM_EMAIL_SLOT:
+            return item.get("email")
+    return None
+
+
+def _id_order(contact: dict):
+    raw = str(contact.get("id") or "")
+    return (0, int(raw), raw) if raw.isdigit() else (1, 0, raw)

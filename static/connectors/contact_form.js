@@ -1,0 +1,73 @@
+// The contact form without round trips: provinces follow the country, a new account reloads its
+// lists, and the form cannot be sent twice. Without JavaScript the `_refresh` buttons do the same.
+(function () {
+  "use strict";
+  const form = document.getElementById("contact-form");
+  if (!form) return;
+  const account = form.querySelector("#id_account");
+  const country = form.querySelector("#id_country_code");
+  const region = form.querySelector("#id_region_code");
+
+  form.querySelectorAll(".js-hide").forEach((el) => { el.hidden = true; });
+
+  function reloadWith(what) {
+    const flag = document.createElement("input");
+    flag.type = "hidden";
+    flag.name = "_refresh";
+    flag.value = what;
+    form.appendChild(flag);
+    form.submit();
+  }
+
+  function regionNote(text) {
+    let note = document.getElementById("id_region_code_helptext");
+    if (!note) {
+      note = document.createElement("div");
+      note.id = "id_region_code_helptext";
+      note.className = "form-text";
+      region.insertAdjacentElement("afterend", note);
+    }
+    note.textContent = text || "";
+  }
+
+  if (account) account.addEventListener("change", () => reloadWith("account"));
+
+  if (country && region) {
+    country.addEventListener("change", async () => {
+      region.replaceChildren(new Option("—", ""));
+      region.disabled = true;
+      if (!country.value) { regionNote("Choose a country first."); return; }
+      const url = new URL(form.dataset.provincesUrl, window.location.href);
+      url.searchParams.set("account", account ? account.value : "");
+      url.searchParams.set("country", country.value);
+      try {
+        const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+        if (!response.ok) throw new Error(response.statusText);
+        const data = await response.json();
+        if (data.country !== country.value) return; // the country changed again meanwhile
+        data.provinces.forEach((p) => region.add(new Option(p.name, p.code)));
+        region.disabled = data.provinces.length === 0;
+        regionNote(data.message);
+      } catch (error) {
+        reloadWith("provinces"); // the server round trip still works
+      }
+    });
+  }
+
+  form.addEventListener("submit", (event) => {
+    if (form.dataset.sending) { event.preventDefault(); return; }
+    form.dataset.sending = "1";
+    form.querySelectorAll('button[type="submit"]:not([name="_refresh"])').forEach((button) => {
+      button.textContent = button.dataset.submitLabel || button.textContent;
+      setTimeout(() => { button.disabled = true; }, 0);
+    });
+  });
+
+  // Back to this page from the browser's cache: it may be sent again (with the same key, which the
+  // server answers with the earlier result).
+  window.addEventListener("pageshow", (event) => {
+    if (!event.persisted) return;
+    delete form.dataset.sending;
+    form.querySelectorAll('button[type="submit"]').forEach((button) => { button.disabled = false; });
+  });
+})();
