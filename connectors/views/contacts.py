@@ -165,14 +165,18 @@ def _form_page(request, form: ContactForm, *, failure: ConnectorError | None = N
 
 
 def _form_after_failure(posted, exc: ConnectorError) -> ContactForm:
-    """The form as typed, with a new submission key (the old one names the failed record), and the error."""
+    """The form as typed, with a new submission key (the old one names the failed record).
+
+    Keap's refusal of the content goes on the field it concerns; any other failure is shown above
+    the form, which then comes back without validation messages (nothing in it was wrong).
+    """
     data = posted.copy()
     data["submission_key"] = str(uuid.uuid4())
+    if not isinstance(exc, KeapRejected):
+        return ContactForm(initial=contact_form_initial_from(data))
     form = ContactForm(data=data)
     form.is_valid()
-    if isinstance(exc, KeapRejected):
-        field = exc.field if exc.field in form.fields else None
-        form.add_error(field, exc.message)
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
     return form
 
 
