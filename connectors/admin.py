@@ -1,4 +1,5 @@
 """The Django admin for keapconnect's records. Secrets are written once and shown redacted; tokens never."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -53,7 +54,8 @@ class KeapAppAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return self.readonly_fields
+        # The client id is what the connected accounts were authorized for: it does not change.
+        return ["client_id", *self.readonly_fields]
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -76,7 +78,6 @@ class ConnectedAccountAdmin(admin.ModelAdmin):
         "__str__",
         "app_host",
         "keap_app",
-        "business_name",
         "status",
         "access_token_expires_at",
         "last_refreshed_at",
@@ -126,9 +127,12 @@ class ConnectedAccountAdmin(admin.ModelAdmin):
             except KeapError as exc:  # an outage of Keap's token endpoint: nothing changed
                 self.message_user(request, f"{account}: {exc.message} Try again later.", messages.ERROR)
             else:
-                expires = date_format(localtime(fresh.access_token_expires_at), "DATETIME_FORMAT") if fresh.access_token_expires_at else "—"
+                expires_at = fresh.access_token_expires_at
+                expires = date_format(localtime(expires_at), "DATETIME_FORMAT") if expires_at else "—"
                 self.message_user(
-                    request, f"{account}: tokens refreshed; the access token expires {expires}.", messages.SUCCESS
+                    request,
+                    f"{account}: tokens refreshed; the access token expires {expires}.",
+                    messages.SUCCESS,
                 )
 
     @admin.action(description="Disconnect (delete the tokens, keep the record)")

@@ -1,4 +1,5 @@
 """Forms of the connect wizard's first step: choose a saved developer app, or enter its keys."""
+
 from django import forms
 
 from . import selectors
@@ -24,7 +25,9 @@ class KeapAppKeysForm(forms.Form):
     """
 
     name = forms.CharField(max_length=100, help_text="A name for people, e.g. 'Production app'.")
-    client_id = forms.CharField(label="Client ID", max_length=255, help_text="Keap calls it the key or client ID.")
+    client_id = forms.CharField(
+        label="Client ID", max_length=255, help_text="Keap calls it the key or client ID."
+    )
     client_secret = forms.CharField(
         label="Client Secret",
         max_length=255,
@@ -41,13 +44,17 @@ class KeapAppKeysForm(forms.Form):
     def clean_client_id(self):
         client_id = self.cleaned_data["client_id"].strip()
         if any(char.isspace() for char in client_id):
-            raise forms.ValidationError("A client ID has no spaces: copy it again from Keap's developer portal.")
+            raise forms.ValidationError(
+                "A client ID has no spaces: copy it again from Keap's developer portal."
+            )
         return client_id
 
     def clean_client_secret(self):
         secret = self.cleaned_data["client_secret"]
         if any(char.isspace() for char in secret):
-            raise forms.ValidationError("A client secret has no spaces: copy it again from Keap's developer portal.")
+            raise forms.ValidationError(
+                "A client secret has no spaces: copy it again from Keap's developer portal."
+            )
         return secret
 
     def clean(self):

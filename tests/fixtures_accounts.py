@@ -8,6 +8,7 @@ pick the account, allow) runs over real HTTP against the sandbox process.
 - `keap_connect`: a function that walks the whole wizard and returns the ConnectedAccount.
 - `connected_account`: alice@example.com's "Alpine Bakery" (sa101), connected.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,7 +41,9 @@ def sandbox_keap_app(db, staff_user) -> KeapApp:
     )
 
 
-def keap_side(authorize_url: str, *, user: str, app: str | None, decision: str = "allow", password=None) -> str:
+def keap_side(
+    authorize_url: str, *, user: str, app: str | None, decision: str = "allow", password=None
+) -> str:
     """Walk Keap's pages from our authorize URL as a person would; return where Keap sends them back."""
     http = requests.Session()
     base = urlsplit(authorize_url)._replace(path="", query="").geturl()
@@ -54,7 +57,9 @@ def keap_side(authorize_url: str, *, user: str, app: str | None, decision: str =
         )
         assert page.status_code == 200, page.text[:300]
         if page.url.endswith("/app/oauth/account"):
-            page = http.post(f"{base}/app/oauth/account", data={"csrf_token": _csrf(page), "app": app}, timeout=10)
+            page = http.post(
+                f"{base}/app/oauth/account", data={"csrf_token": _csrf(page), "app": app}, timeout=10
+            )
             assert page.status_code == 200, page.text[:300]
         answer = http.post(
             f"{base}/app/oauth/consent",

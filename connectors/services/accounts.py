@@ -9,6 +9,7 @@ Call Keap outside your own `transaction.atomic` block: a refusal marks the accou
 reconnect" with a write of its own, which an enclosing transaction would roll back with the
 exception that follows it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -102,7 +103,11 @@ def keap_errors(*, account: ConnectedAccount) -> Iterator[None]:
         connected_account_mark_needs_reconnect(account=account, error=message)
         raise ReconnectNeeded(message, extra={"account_id": account.pk, "status": exc.status}) from exc
     except KeapThrottled as exc:
-        wait = f" Wait {exc.retry_after:.0f} seconds, then try again." if exc.retry_after else " Try again shortly."
+        wait = (
+            f" Wait {exc.retry_after:.0f} seconds, then try again."
+            if exc.retry_after
+            else " Try again shortly."
+        )
         raise TryAgainLater(
             f"Keap is limiting how fast we may call it.{wait}",
             extra={"account_id": account.pk, "retry_after": exc.retry_after, "status": exc.status},
@@ -120,7 +125,8 @@ def keap_errors(*, account: ConnectedAccount) -> Iterator[None]:
         ) from exc
     except KeapError as exc:
         raise ConnectorError(
-            f"Keap answered with an error: {exc.message}", extra={"account_id": account.pk, "status": exc.status}
+            f"Keap answered with an error: {exc.message}",
+            extra={"account_id": account.pk, "status": exc.status},
         ) from exc
 
 
@@ -140,7 +146,9 @@ def oauth_token_refresh(
     now = now or timezone.now()
     try:
         with transaction.atomic():
-            locked = ConnectedAccount.objects.select_for_update().select_related("keap_app").get(pk=account.pk)
+            locked = (
+                ConnectedAccount.objects.select_for_update().select_related("keap_app").get(pk=account.pk)
+            )
             if (
                 stale_access_token is not None
                 and locked.status == ConnectedAccount.Status.ACTIVE
@@ -192,9 +200,9 @@ def connected_account_mark_needs_reconnect(*, account: ConnectedAccount, error: 
 
     A single UPDATE, committed on its own when no transaction is open.
     """
-    ConnectedAccount.objects.filter(pk=account.pk).exclude(status=ConnectedAccount.Status.DISCONNECTED).update(
-        status=ConnectedAccount.Status.NEEDS_RECONNECT, last_error=error, updated_at=timezone.now()
-    )
+    ConnectedAccount.objects.filter(pk=account.pk).exclude(
+        status=ConnectedAccount.Status.DISCONNECTED
+    ).update(status=ConnectedAccount.Status.NEEDS_RECONNECT, last_error=error, updated_at=timezone.now())
     if account.status != ConnectedAccount.Status.DISCONNECTED:
         account.status = ConnectedAccount.Status.NEEDS_RECONNECT
         account.last_error = error
@@ -281,7 +289,9 @@ def _connected_account_save(
     account.app_name = keap_oauth.app_name_from_host(app_host)
     account.business_name = str(business.get("name") or "")[:255]
     account.keap_user_id = str(userinfo.get("id") or userinfo.get("keap_id") or "")[:64]
-    full_name = " ".join(str(part) for part in (userinfo.get("given_name"), userinfo.get("family_name")) if part)
+    full_name = " ".join(
+        str(part) for part in (userinfo.get("given_name"), userinfo.get("family_name")) if part
+    )
     account.keap_user_name = full_name[:255]
     account.keap_user_email = str(userinfo.get("email") or "")[:255]
     _store_token(account, token, now=now)
@@ -312,7 +322,10 @@ def connected_account_disconnect(*, account: ConnectedAccount, performed_by=None
     locked.last_error = ""
     locked.save()
     logger.info(
-        "Disconnected Keap account %s (%s) by user %s", locked.pk, locked.app_host, getattr(performed_by, "pk", None)
+        "Disconnected Keap account %s (%s) by user %s",
+        locked.pk,
+        locked.app_host,
+        getattr(performed_by, "pk", None),
     )
     _copy_token_fields(locked, account)
     account.status = locked.status
@@ -325,9 +338,8 @@ def connected_account_test(*, account: ConnectedAccount) -> str:
 
     Raises AccountUnavailable, ReconnectNeeded, TryAgainLater or ConnectorError on failure.
     """
-    with keap_errors(account=account):
-        with connected_account_client(account=account) as client:
-            userinfo = client.get(USERINFO_PATH) or {}
+    with keap_errors(account=account), connected_account_client(account=account) as client:
+        userinfo = client.get(USERINFO_PATH) or {}
     who = userinfo.get("email") or "an unnamed user"
     return f"The connection to {account} works: Keap answered for {who} on {account.app_host}."
 
@@ -335,7 +347,10 @@ def connected_account_test(*, account: ConnectedAccount) -> str:
 # -- helpers ------------------------------------------------------------------------------------
 def _client_token(account: ConnectedAccount) -> dict:
     expires_at = account.access_token_expires_at
-    return {"access_token": account.access_token, "expires_at": expires_at.timestamp() if expires_at else None}
+    return {
+        "access_token": account.access_token,
+        "expires_at": expires_at.timestamp() if expires_at else None,
+    }
 
 
 def _expires_soon(account: ConnectedAccount, now: datetime) -> bool:

@@ -1,4 +1,5 @@
 """Keap developer apps: the client id and secret our OAuth requests present."""
+
 from __future__ import annotations
 
 import logging
@@ -32,6 +33,8 @@ def keap_app_secret_update(*, keap_app: KeapApp, client_secret: str, performed_b
     locked.client_secret = client_secret.strip()
     locked.save(update_fields=["client_secret"])
     logger.info(
-        "Replaced the client secret of Keap developer app %s by user %s", locked.pk, getattr(performed_by, "pk", None)
+        "Replaced the client secret of Keap developer app %s by user %s",
+        locked.pk,
+        getattr(performed_by, "pk", None),
     )
     return locked

@@ -4,6 +4,7 @@
 when the flow started) stays in the session under that id, is used once and expires after
 settings.KEAP_OAUTH_STATE_MAX_AGE. No secret ever goes into the session.
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,7 +51,11 @@ class FlowContext:
 
 # -- state ---------------------------------------------------------------------------------------
 def oauth_state_create(
-    *, request_session, keap_app: KeapApp, account: ConnectedAccount | None = None, now: datetime | None = None
+    *,
+    request_session,
+    keap_app: KeapApp,
+    account: ConnectedAccount | None = None,
+    now: datetime | None = None,
 ) -> str:
     """Make a fresh single-use state for this session and remember what it stands for."""
     now_ts = (now or timezone.now()).timestamp()
@@ -58,7 +63,9 @@ def oauth_state_create(
     state = secrets.token_urlsafe(32)
     states[state] = {"keap_app": keap_app.pk, "account": account.pk if account else None, "created": now_ts}
     # Keep the newest few: one per open tab is plenty.
-    request_session[SESSION_KEY] = dict(sorted(states.items(), key=lambda item: item[1]["created"])[-MAX_PENDING_STATES:])
+    request_session[SESSION_KEY] = dict(
+        sorted(states.items(), key=lambda item: item[1]["created"])[-MAX_PENDING_STATES:]
+    )
     return state
 
 
@@ -102,7 +109,12 @@ def oauth_flow_start(
 
 
 def oauth_flow_complete(
-    *, request_session, params: Mapping[str, str], redirect_uri: str, performed_by=None, now: datetime | None = None
+    *,
+    request_session,
+    params: Mapping[str, str],
+    redirect_uri: str,
+    performed_by=None,
+    now: datetime | None = None,
 ) -> ConnectResult:
     """Handle Keap's redirect back: check the state, exchange the code, store the connection.
 
@@ -119,7 +131,11 @@ def oauth_flow_complete(
         raise OAuthFailed(f"Keap did not grant access: {description}.", extra={**extra, "kind": "keap_error"})
 
     context = oauth_state_consume(request_session=request_session, state=params.get("state"), now=now)
-    extra = {"keap_app_id": context.keap_app_id, "account_id": context.account_id, "redirect_uri": redirect_uri}
+    extra = {
+        "keap_app_id": context.keap_app_id,
+        "account_id": context.account_id,
+        "redirect_uri": redirect_uri,
+    }
     keap_app = KeapApp.objects.filter(pk=context.keap_app_id).first()
     if keap_app is None:
         raise OAuthFailed("The developer app this connection was started with no longer exists.", extra=extra)
@@ -157,7 +173,9 @@ def oauth_flow_complete(
             keap_app=keap_app, token=token, performed_by=performed_by, reconnecting=reconnecting, now=now
         )
     except KeapError as exc:
-        logger.warning("Keap gave tokens for app %s but the account could not be identified: %s", keap_app.pk, exc)
+        logger.warning(
+            "Keap gave tokens for app %s but the account could not be identified: %s", keap_app.pk, exc
+        )
         raise OAuthFailed(
             f"Keap issued tokens but did not say which account was connected ({exc.message}). "
             "Nothing was stored; start again.",

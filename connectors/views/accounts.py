@@ -1,4 +1,5 @@
 """Connected Keap accounts: the list, one account, and its actions (reconnect, test, disconnect)."""
+
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -26,7 +27,9 @@ def account_detail(request, pk):
 def account_reconnect(request, pk):
     """Reconnecting runs the connect wizard again from its sign-in step, for this account."""
     account = get_object_or_404(ConnectedAccount, pk=pk)
-    return redirect(reverse("connectors:connect_signin", args=[account.keap_app_id]) + f"?account={account.pk}")
+    return redirect(
+        reverse("connectors:connect_signin", args=[account.keap_app_id]) + f"?account={account.pk}"
+    )
 
 
 @require_POST

@@ -1,4 +1,5 @@
 """The connect wizard: 1 enter keys, 2 sign in, (3 pick the account, 4 allow: on Keap), connected."""
+
 import logging
 
 from django.conf import settings
@@ -11,7 +12,13 @@ from .. import selectors
 from ..forms_connect import KeapAppChooseForm, KeapAppKeysForm
 from ..models import ConnectedAccount, KeapApp
 from ..services.keap_apps import keap_app_create, keap_app_secret_update
-from ..services.oauth import OAuthDeclined, OAuthFailed, OAuthStateError, oauth_flow_complete, oauth_flow_start
+from ..services.oauth import (
+    OAuthDeclined,
+    OAuthFailed,
+    OAuthStateError,
+    oauth_flow_complete,
+    oauth_flow_start,
+)
 
 security_logger = logging.getLogger("django.security.OAuthStateError")
 
@@ -30,14 +37,18 @@ def connect_keys(request):
         if "choose" in request.POST:
             choose_form = KeapAppChooseForm(request.POST, prefix="choose")
             if choose_form.is_valid():
-                return redirect("connectors:connect_signin", keap_app_id=choose_form.cleaned_data["keap_app"].pk)
+                return redirect(
+                    "connectors:connect_signin", keap_app_id=choose_form.cleaned_data["keap_app"].pk
+                )
         else:
             keys_form = KeapAppKeysForm(request.POST, prefix="keys")
             if keys_form.is_valid():
                 data = keys_form.cleaned_data
                 if keys_form.existing is not None:
                     keap_app = keap_app_secret_update(
-                        keap_app=keys_form.existing, client_secret=data["client_secret"], performed_by=request.user
+                        keap_app=keys_form.existing,
+                        client_secret=data["client_secret"],
+                        performed_by=request.user,
                     )
                     messages.success(request, f"Replaced the client secret of “{keap_app.name}”.")
                 else:
@@ -127,7 +138,11 @@ def connect_done(request, pk):
 
 def _retry_context(exc) -> dict:
     """Where "start again" leads: the same app (and account) when the state told us, else step 1."""
-    keap_app = KeapApp.objects.filter(pk=exc.extra.get("keap_app_id")).first() if exc.extra.get("keap_app_id") else None
+    keap_app = (
+        KeapApp.objects.filter(pk=exc.extra.get("keap_app_id")).first()
+        if exc.extra.get("keap_app_id")
+        else None
+    )
     account_id = exc.extra.get("account_id")
     if keap_app is not None:
         retry_url = reverse("connectors:connect_signin", args=[keap_app.pk])

@@ -1,4 +1,5 @@
 """Factories for the connect tests."""
+
 from datetime import timedelta
 
 import factory

@@ -1,5 +1,6 @@
 """The connect wizard end to end: our views through Django's test client, Keap's pages over real HTTP
 against the sandbox process."""
+
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -23,7 +24,12 @@ def test_wizard_connects_the_second_of_two_accounts(keap_settings, staff_client,
     assert CALLBACK in page.content.decode()
     response = staff_client.post(
         reverse("connectors:connect_keys"),
-        {"keys-name": "Sandbox app", "keys-client_id": sb.CLIENT_ID, "keys-client_secret": sb.CLIENT_SECRET, "keys": "1"},
+        {
+            "keys-name": "Sandbox app",
+            "keys-client_id": sb.CLIENT_ID,
+            "keys-client_secret": sb.CLIENT_SECRET,
+            "keys": "1",
+        },
     )
     keap_app = KeapApp.objects.get(client_id=sb.CLIENT_ID)
     assert response["Location"] == reverse("connectors:connect_signin", args=[keap_app.pk])
@@ -42,7 +48,11 @@ def test_wizard_connects_the_second_of_two_accounts(keap_settings, staff_client,
     response = staff_client.get(callback_path(location))
     account = ConnectedAccount.objects.get()
     assert response["Location"] == reverse("connectors:connect_done", args=[account.pk])
-    assert (account.keap_app, account.app_host, account.app_name) == (keap_app, "sa102.infusionsoft.com", "sa102")
+    assert (account.keap_app, account.app_host, account.app_name) == (
+        keap_app,
+        "sa102.infusionsoft.com",
+        "sa102",
+    )
     assert account.business_name == "Bayside Dental"
     assert account.keap_user_email == sb.ALICE
     assert account.status == ConnectedAccount.Status.ACTIVE
@@ -74,7 +84,10 @@ def test_reconnect_updates_the_same_row(keap_connect, staff_client, sandbox_keap
         status=ConnectedAccount.Status.NEEDS_RECONNECT, last_error="Keap refused to refresh"
     )
     response = staff_client.post(reverse("connectors:account_reconnect", args=[account.pk]))
-    assert response["Location"] == reverse("connectors:connect_signin", args=[sandbox_keap_app.pk]) + f"?account={account.pk}"
+    assert (
+        response["Location"]
+        == reverse("connectors:connect_signin", args=[sandbox_keap_app.pk]) + f"?account={account.pk}"
+    )
     again = keap_connect(user=sb.ALICE, app="sa101", account=account)
     assert again.pk == account.pk
     assert ConnectedAccount.objects.count() == 1
@@ -98,7 +111,9 @@ def test_reconnect_picking_another_account_connects_that_one_and_says_so(keap_co
 
 
 def test_declining_on_keap_shows_declined_and_stores_nothing(keap_settings, staff_client, sandbox_keap_app):
-    location = keap_side(start_flow(staff_client, sandbox_keap_app), user=sb.ALICE, app="sa101", decision="deny")
+    location = keap_side(
+        start_flow(staff_client, sandbox_keap_app), user=sb.ALICE, app="sa101", decision="deny"
+    )
     assert callback_params(location)["error"] == "access_denied"
     response = staff_client.get(callback_path(location))
     assert response.status_code == 200
@@ -109,7 +124,9 @@ def test_declining_on_keap_shows_declined_and_stores_nothing(keap_settings, staf
     assert staff_client.session[SESSION_KEY] == {}
 
 
-def test_tampered_state_is_refused_with_400_and_nothing_is_stored(keap_settings, staff_client, sandbox_keap_app, caplog):
+def test_tampered_state_is_refused_with_400_and_nothing_is_stored(
+    keap_settings, staff_client, sandbox_keap_app, caplog
+):
     location = keap_side(start_flow(staff_client, sandbox_keap_app), user=sb.ALICE, app="sa101")
     params = callback_params(location)
     response = staff_client.get(
@@ -156,7 +173,9 @@ def test_wrong_client_secret_ends_on_a_page_that_says_what_to_check(keap_setting
     assert not ConnectedAccount.objects.exists()
 
 
-def test_refresh_against_the_sandbox_rotates_and_a_refused_one_needs_reconnect(connected_account, keap_settings):
+def test_refresh_against_the_sandbox_rotates_and_a_refused_one_needs_reconnect(
+    connected_account, keap_settings
+):
     old_refresh = connected_account.refresh_token
     fresh = oauth_token_refresh(account=connected_account)
     assert fresh.refresh_token != old_refresh

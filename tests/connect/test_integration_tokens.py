@@ -1,4 +1,5 @@
 """The token lifecycle against the real sandbox: single-flight refresh, and nothing secret at rest."""
+
 import threading
 from datetime import timedelta
 
@@ -13,7 +14,9 @@ THREADS = 20
 
 
 def _refresh_grants(sandbox) -> list[dict]:
-    return [r for r in sandbox.requests(path="/token") if (r["json"] or {}).get("grant_type") == "refresh_token"]
+    return [
+        r for r in sandbox.requests(path="/token") if (r["json"] or {}).get("grant_type") == "refresh_token"
+    ]
 
 
 def _call_userinfo_in_threads(account_pk: int) -> tuple[list, list]:
@@ -71,7 +74,7 @@ def test_twenty_concurrent_calls_with_an_expired_token_refresh_exactly_once(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_401s_refresh_exactly_once(postgres_only, connected_account, keap_settings):
-    """The stored expiry says "valid", Keap says 401: every caller refreshes after the first on the new token."""
+    """The stored expiry says valid but Keap answers 401: one refresh, the others retry on its token."""
     sandbox = keap_settings
     sandbox.expire(app="sa101")
     results, errors = _call_userinfo_in_threads(connected_account.pk)
@@ -100,7 +103,7 @@ def test_no_plain_text_secret_or_token_in_the_database_rows(connected_account):
     dump = []
     with connection.cursor() as cursor:
         for table in ("connectors_keapapp", "connectors_connectedaccount"):
-            cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 (fixed table names)
+            cursor.execute(f"SELECT * FROM {table}")
             dump.extend(str(value) for row in cursor.fetchall() for value in row)
     text = "\n".join(dump)
     assert "sa101.infusionsoft.com" in text  # the rows were read

@@ -1,4 +1,5 @@
 """The account services: the client they build, error mapping, the locked refresh, connect/disconnect/test."""
+
 from datetime import timedelta
 from urllib.parse import parse_qs
 
@@ -56,7 +57,9 @@ def test_client_sends_the_stored_access_token_as_bearer(account):
     assert responses.calls[0].request.headers["Authorization"] == "Bearer old-access"
 
 
-@pytest.mark.parametrize("status", [ConnectedAccount.Status.NEEDS_RECONNECT, ConnectedAccount.Status.DISCONNECTED])
+@pytest.mark.parametrize(
+    "status", [ConnectedAccount.Status.NEEDS_RECONNECT, ConnectedAccount.Status.DISCONNECTED]
+)
 def test_client_refuses_inactive_accounts(account, status):
     account.status = status
     with pytest.raises(AccountUnavailable):
@@ -141,14 +144,16 @@ def test_client_refreshes_before_expiry(account, settings):
     responses.post(TOKEN_URL, json=token_body())
     responses.get(f"{API}/v2/oauth/connect/userinfo", json={"email": "alice@example.com"})
     svc.connected_account_test(account=account)
-    assert [c.request.url for c in responses.calls][0] == TOKEN_URL
+    assert responses.calls[0].request.url == TOKEN_URL
     assert responses.calls[1].request.headers["Authorization"] == "Bearer new-access"
 
 
 @responses.activate
 def test_refused_refresh_during_a_call_surfaces_as_reconnect_needed(account):
     responses.get(f"{API}/v2/oauth/connect/userinfo", status=401, json={"fault": {"faultstring": "expired"}})
-    responses.post(TOKEN_URL, status=400, json={"error": "invalid_grant", "error_description": "Invalid Refresh Token"})
+    responses.post(
+        TOKEN_URL, status=400, json={"error": "invalid_grant", "error_description": "Invalid Refresh Token"}
+    )
     with pytest.raises(ReconnectNeeded):
         svc.connected_account_test(account=account)
     account.refresh_from_db()
@@ -166,27 +171,24 @@ def test_refused_refresh_during_a_call_surfaces_as_reconnect_needed(account):
     ],
 )
 def test_keap_errors_maps_client_errors(account, raised, expected):
-    with pytest.raises(expected) as caught:
-        with svc.keap_errors(account=account):
-            raise raised
+    with pytest.raises(expected) as caught, svc.keap_errors(account=account):
+        raise raised
     assert type(caught.value) is expected
     account.refresh_from_db()
     assert account.status == ConnectedAccount.Status.ACTIVE
 
 
 def test_keap_errors_rejected_has_no_field_and_keeps_details(account):
-    with pytest.raises(KeapRejected) as caught:
-        with svc.keap_errors(account=account):
-            raise KeapValidationError("bad", status=400, payload={"details": [{"field": "x"}]})
+    with pytest.raises(KeapRejected) as caught, svc.keap_errors(account=account):
+        raise KeapValidationError("bad", status=400, payload={"details": [{"field": "x"}]})
     assert caught.value.field is None
     assert caught.value.extra["details"] == [{"field": "x"}]
 
 
 @pytest.mark.parametrize("raised", [KeapAuthError("no", status=401), KeapTokenError("no", status=400)])
 def test_keap_errors_marks_needs_reconnect_on_auth_failures(account, raised):
-    with pytest.raises(ReconnectNeeded):
-        with svc.keap_errors(account=account):
-            raise raised
+    with pytest.raises(ReconnectNeeded), svc.keap_errors(account=account):
+        raise raised
     account.refresh_from_db()
     assert account.status == ConnectedAccount.Status.NEEDS_RECONNECT
     assert account.access_token == "old-access"

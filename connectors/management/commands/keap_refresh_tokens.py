@@ -4,6 +4,7 @@
 
 Exits with status 1 when any refresh failed, so that cron's mail or the monitoring notices.
 """
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
