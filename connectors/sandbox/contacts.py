@@ -426,7 +426,7 @@ def _norm(value) -> str:
     return (value or "").strip().lower()
 
 
-def find_duplicate(contacts: dict[str, dict], changes: dict, option: str) -> dict | None:
+def find_duplicate(contacts, changes: dict, option: str) -> dict | None:
     """The contact a `duplicate_option` upsert updates: the oldest match, or None.
 
     Email compares the request's EMAIL1 (or its first email) with each contact's EMAIL1, case
@@ -437,7 +437,7 @@ def find_duplicate(contacts: dict[str, dict], changes: dict, option: str) -> dic
     if not key:
         return None
     matches = []
-    for contact in contacts.values():
+    for contact in contacts:
         if email1_of_stored(contact) != key:
             continue
         if option in ("EmailAndName", "EmailAndNameAndCompany"):

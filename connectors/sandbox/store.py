@@ -48,6 +48,20 @@ class Tenant:
     email_status: dict[str, str]
     contacts: dict[str, dict] = field(default_factory=dict)
     contact_tags: dict[str, dict[str, str]] = field(default_factory=dict)  # contact id -> tag id -> time
+    by_email1: dict[str, set[str]] = field(default_factory=dict)  # lower-case EMAIL1 -> contact ids
+
+    def reindex(self, contact: dict, old_email1: str | None) -> None:
+        new = contact_rules.email1_of_stored(contact)
+        if new == old_email1:
+            return
+        if old_email1 is not None:
+            ids = self.by_email1.get(old_email1)
+            if ids:
+                ids.discard(contact["id"])
+                if not ids:
+                    del self.by_email1[old_email1]
+        if new is not None:
+            self.by_email1.setdefault(new, set()).add(contact["id"])
 
 
 @dataclass
@@ -235,6 +249,7 @@ class Store:
         self.next_contact_id += 1
         contact_rules.apply_changes(contact, changes, now, tenant.email_status)
         tenant.contacts[contact["id"]] = contact
+        tenant.reindex(contact, None)
         return contact
 
     def upsert_contact(self, tenant: Tenant, body: dict, duplicate_option: str | None) -> tuple[dict, bool]:
@@ -245,9 +260,10 @@ class Store:
         with self.lock:
             changes = contact_rules.validate_request(body, tenant.custom_fields)
             if duplicate_option:
-                match = contact_rules.find_duplicate(tenant.contacts, changes, duplicate_option)
+                candidates = [tenant.contacts[i] for i in tenant.by_email1.get(contact_rules.email1(changes), ())]
+                match = contact_rules.find_duplicate(candidates, changes, duplicate_option)
                 if match is not None:
-                    contact_rules.apply_changes(match, changes, iso(self.now()), tenant.email_status)
+                    self._apply(tenant, match, changes)
                     return match, False
             contact_rules.require_contact_point(changes)
             return self._insert(tenant, changes), True
@@ -257,8 +273,13 @@ class Store:
             contact = self.get_contact(tenant, contact_id)
             changes = contact_rules.validate_request(body, tenant.custom_fields)
             changes = contact_rules.mask_changes(changes, body, mask)
-            contact_rules.apply_changes(contact, changes, iso(self.now()), tenant.email_status)
+            self._apply(tenant, contact, changes)
             return contact
+
+    def _apply(self, tenant: Tenant, contact: dict, changes: dict) -> None:
+        old = contact_rules.email1_of_stored(contact)
+        contact_rules.apply_changes(contact, changes, iso(self.now()), tenant.email_status)
+        tenant.reindex(contact, old)
 
     def get_contact(self, tenant: Tenant, contact_id: str) -> dict:
         contact = tenant.contacts.get(contact_id)
