@@ -112,7 +112,10 @@ class ContactForm(forms.Form):
 
     def _set_choices(self):
         countries = self.countries.as_choices() if self.countries else []
-        self.fields["country_code"].choices = [("", "—")] + _keep_typed(countries, self._value("country_code"))
+        country = self.fields["country_code"]
+        country.choices = [("", "—")] + countries
+        # Shown (and refused) as typed: the field's own choices stay Keap's.
+        country.widget.choices = [("", "—")] + _keep_typed(countries, self._value("country_code"))
         self.fields["tag_ids"].choices = self.tags.as_choices() if self.tags else []
 
         region = self.fields["region_code"]

@@ -9,14 +9,15 @@ form offers are exactly the codes Keap accepts. Two cache entries per list:
   gone, it is used and the result says so (`stale=True`, `notice`).
 
 With neither, the result is `available=False` with a message, so that a form shows the message
-instead of offering choices Keap might reject. `lookups_refresh` starts a new generation of fresh
+instead of offering choices Keap might reject. After a failure Keap is not asked for that list
+again for FAILURE_PAUSE seconds, so pages do not each wait for an outage. `lookups_refresh` starts a new generation of fresh
 copies for the account (the last good copies stay) and reads countries and tags again at once.
 """
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -32,6 +33,9 @@ COUNTRIES_PATH = "/v2/locales/countries"
 PROVINCES_PATH = "/v2/locales/countries/{country}/provinces"
 TAGS_PATH = "/v2/tags"
 TAGS_PAGE_SIZE = 1000  # Keap's maximum for GET /v2/tags
+# After a failed read, Keap is not asked for the same list again for this many seconds (a refresh
+# asks at once).
+FAILURE_PAUSE = 60
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,6 @@ class Lookup:
     stale: bool = False
     fetched_at: datetime | None = None
     notice: str = ""  # set when stale or unavailable: what a person should be told
-    extra: dict = field(default_factory=dict, compare=False)
 
     @property
     def codes(self) -> set[str]:
@@ -134,12 +137,18 @@ def _lookup(*, account: ConnectedAccount, name: str, kind: str, fetch) -> Lookup
     cached = cache.get(fresh_key)
     if cached is not None:
         return _from_cached(kind, cached)
-    try:
-        with keap_errors(account=account):
-            with connected_account_client(account=account) as client:
-                choices = fetch(client)
-    except ConnectorError as exc:
-        logger.warning("Could not read the %s of Keap account %s: %s", kind, account.pk, exc.message)
+    failed_key = f"{fresh_key}:failed"
+    error = cache.get(failed_key)  # Keap failed moments ago: don't make every page wait for it again
+    if error is None:
+        try:
+            with keap_errors(account=account):
+                with connected_account_client(account=account) as client:
+                    choices = fetch(client)
+        except ConnectorError as exc:
+            logger.warning("Could not read the %s of Keap account %s: %s", kind, account.pk, exc.message)
+            error = exc.message
+            cache.set(failed_key, error, timeout=FAILURE_PAUSE)
+    if error is not None:
         last_good = cache.get(_last_good_key(account, name))
         if last_good is not None:
             when = _from_cached(kind, last_good).fetched_at
@@ -148,16 +157,11 @@ def _lookup(*, account: ConnectedAccount, name: str, kind: str, fetch) -> Lookup
                 last_good,
                 stale=True,
                 notice=(
-                    f"Keap could not be asked for the {kind} ({exc.message}). Showing the copy read "
+                    f"Keap could not be asked for the {kind} ({error}). Showing the copy read "
                     f"on {when:%Y-%m-%d %H:%M} UTC."
                 ),
             )
-        return Lookup(
-            kind=kind,
-            available=False,
-            notice=f"The {kind} could not be read from Keap: {exc.message}",
-            extra={"error": type(exc).__name__},
-        )
+        return Lookup(kind=kind, available=False, notice=f"The {kind} could not be read from Keap: {error}")
     stored = {"choices": [(c.code, c.name) for c in choices], "fetched_at": time.time()}
     cache.set(fresh_key, stored, timeout=settings.KEAP_LOOKUP_CACHE_TTL)
     cache.set(_last_good_key(account, name), stored, timeout=None)

@@ -1,0 +1,149 @@
+"""The contact pages with Keap stubbed: form, round trips, double submission, results, list, retry."""
+import pytest
+from django.urls import reverse
+
+from connectors.keap.errors import KeapUnavailable, KeapValidationError
+from connectors.models import ContactUpsert
+
+from .conftest import form_data
+
+pytestmark = pytest.mark.django_db
+
+NEW = reverse("connectors:contact_new")
+
+
+def test_the_form_page_lists_the_account_lookups_with_codes_as_values(account, fake_keap, staff_client):
+    html = staff_client.get(NEW).content.decode()
+    assert '<option value="CAN">Canada</option>' in html
+    assert 'name="submission_key"' in html and 'name="_refresh"' in html
+    assert reverse("connectors:lookups_refresh", args=[account.pk]) in html
+    assert 'data-provinces-url="/contacts/provinces/"' in html and "contact_form.js" in html
+
+
+def test_account_query_parameter_preselects_it(make_account, fake_keap, staff_client):
+    make_account(app="sa101")
+    second = make_account(app="sa102", business="Bayside Dental")
+    response = staff_client.get(NEW, {"account": second.pk})
+    assert response.context["form"].chosen_account == second
+
+
+def test_no_active_account_says_how_to_connect_one(db, fake_keap, staff_client):
+    html = staff_client.get(NEW).content.decode()
+    assert "No active Keap account is connected" in html
+
+
+def test_update_provinces_round_trip_keeps_everything_and_sends_nothing(account, fake_keap, staff_client):
+    data = form_data(account, country_code="CAN", line1="1 Robson", tag_ids=["102"], _refresh="provinces")
+    response = staff_client.post(NEW, data)
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert not form.is_bound and not form.errors
+    assert ("CA-BC", "British Columbia") in form.fields["region_code"].widget.choices
+    html = response.content.decode()
+    assert 'value="1 Robson"' in html and 'value="Lovelace"' in html
+    assert fake_keap.calls_to("POST") == [] and ContactUpsert.objects.count() == 0
+
+
+def test_a_successful_post_redirects_to_the_result(account, fake_keap, staff_client):
+    response = staff_client.post(NEW, form_data(account), follow=True)
+    record = ContactUpsert.objects.get()
+    assert response.redirect_chain == [(record.get_absolute_url(), 302)]
+    html = response.content.decode()
+    assert "Created contact #1001 in Alpine Bakery" in html
+    assert "ada@example.com" in html and "&quot;EMAIL1&quot;" in html  # what was sent
+    assert f"{NEW}?account={account.pk}" in html  # straight to a fresh form for the same account
+
+
+def test_a_second_post_with_the_same_key_shows_the_first_result_without_calling_keap(account, fake_keap,
+                                                                                  staff_client):
+    data = form_data(account)
+    staff_client.post(NEW, data)
+    posts = len(fake_keap.calls_to("POST"))
+    response = staff_client.post(NEW, data)
+    assert response["Location"] == ContactUpsert.objects.get().get_absolute_url()
+    assert len(fake_keap.calls_to("POST")) == posts
+
+
+def test_form_errors_keep_what_was_typed(account, fake_keap, staff_client):
+    response = staff_client.post(NEW, form_data(account, email="not-an-email", job_title="Builder"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'value="not-an-email"' in html and 'value="Builder"' in html
+    assert "is-invalid" in html
+    assert fake_keap.calls_to("POST") == []
+
+
+def test_keap_rejecting_the_email_puts_the_message_on_the_email_field(account, fake_keap, staff_client):
+    fake_keap.fail[("POST", "/v2/contacts")] = KeapValidationError(
+        "EMAIL1 'ada@example.com' is not a valid email address", status=400)
+    data = form_data(account)
+    response = staff_client.post(NEW, data)
+    form = response.context["form"]
+    assert "not a valid email address" in form.errors["email"][0]
+    assert str(form["submission_key"].value()) != data["submission_key"]
+    assert response.context["failed_upsert"].status == "failed"
+
+
+def test_keap_unavailable_says_try_again_and_the_new_key_sends_again(account, fake_keap, staff_client):
+    fake_keap.fail[("POST", "/v2/contacts")] = [KeapUnavailable("HTTP 503", status=503)]
+    response = staff_client.post(NEW, form_data(account))
+    assert "send it again in a moment" in response.content.decode()
+    again = form_data(account, submission_key=str(response.context["form"]["submission_key"].value()))
+    assert staff_client.post(NEW, again).status_code == 302
+    assert list(ContactUpsert.objects.order_by("pk").values_list("status", flat=True)) == ["failed", "succeeded"]
+
+
+def test_the_provinces_fragment(account, fake_keap, staff_client):
+    url = reverse("connectors:contact_provinces")
+    answer = staff_client.get(url, {"account": account.pk, "country": "USA"}).json()
+    assert answer["provinces"] == [{"code": "US-CA", "name": "California"}, {"code": "US-CO", "name": "Colorado"}]
+    assert staff_client.get(url, {"account": account.pk, "country": "ATA"}).json()["message"] == (
+        "Keap lists no states or provinces for Antarctica.")
+    assert staff_client.get(url, {"account": account.pk, "country": "XXX"}).json()["provinces"] == []
+    assert staff_client.get(url, {"account": 999, "country": "USA"}).status_code == 404
+
+
+def test_the_list_filters_by_status_and_pages(account, fake_keap, staff_client):
+    for i in range(30):
+        ContactUpsert.objects.create(account=account, email=f"p{i}@example.com", payload={},
+                                     status="failed" if i % 3 == 0 else "succeeded", outcome="created")
+    page = staff_client.get(reverse("connectors:upsert_list"), {"status": "failed"})
+    assert len(page.context["page"].object_list) == 10
+    assert all(u.status == "failed" for u in page.context["page"].object_list)
+    everything = staff_client.get(reverse("connectors:upsert_list"), {"page": 2})
+    assert everything.context["page"].number == 2 and len(everything.context["page"].object_list) == 5
+
+
+def test_a_failed_upsert_has_a_retry_button_that_sends_it_again(account, fake_keap, staff_client):
+    fake_keap.fail[("POST", "/v2/contacts")] = [KeapUnavailable("HTTP 503", status=503)]
+    staff_client.post(NEW, form_data(account))
+    record = ContactUpsert.objects.get()
+    detail = staff_client.get(record.get_absolute_url()).content.decode()
+    assert reverse("connectors:upsert_retry", args=[record.pk]) in detail
+    assert staff_client.get(reverse("connectors:upsert_retry", args=[record.pk])).status_code == 405
+    response = staff_client.post(reverse("connectors:upsert_retry", args=[record.pk]), follow=True)
+    record.refresh_from_db()
+    assert record.status == "succeeded" and record.attempts == 2
+    assert "Created contact #1001" in response.content.decode()
+
+
+def test_refresh_lookups_is_a_post_and_returns_to_the_form(account, fake_keap, staff_client):
+    url = reverse("connectors:lookups_refresh", args=[account.pk])
+    assert staff_client.get(url).status_code == 405
+    response = staff_client.post(url, {"next": "https://evil.example/"})
+    assert response["Location"] == f"{NEW}?account={account.pk}"
+    assert fake_keap.calls_to("GET", "/v2/tags")
+
+
+def test_an_unknown_upsert_is_404(db, staff_client):
+    assert staff_client.get(reverse("connectors:upsert_detail", args=[999])).status_code == 404
+
+
+def test_the_pages_are_for_staff_only(account, client):
+    for url in (NEW, reverse("connectors:upsert_list"), reverse("connectors:contact_provinces")):
+        assert client.get(url).status_code == 302
+
+
+def test_a_garbled_submission_key_is_a_form_error_not_a_crash(account, fake_keap, staff_client):
+    response = staff_client.post(NEW, form_data(account, submission_key="nope"))
+    assert response.status_code == 200 and "submission_key" in response.context["form"].errors
