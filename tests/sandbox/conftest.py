@@ -1,9 +1,8 @@
 import pytest
 
-# The sandbox fixtures, for these tests. Once the root conftest has
-# `pytest_plugins = ["tests.support.fixtures"]`, this import is redundant (and harmless).
-from tests.support.fixtures import sandbox, sandbox_server  # noqa: F401
 from tests.support.sandbox import ALICE, bearer_session, connect
+
+# `sandbox_server` and `sandbox` come from tests.support.fixtures (pytest_plugins in tests/conftest.py).
 
 
 @pytest.fixture
