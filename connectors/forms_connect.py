@@ -66,8 +66,8 @@ class KeapAppKeysForm(forms.Form):
             self.add_error(
                 "client_id",
                 f"This client ID is already saved as the developer app “{self.existing.name}”. "
-                "Choose that app above, or tick the box below to replace its client secret "
-                "with the one you entered.",
+                "Choose that app above; or, if its client secret was reset in Keap's developer portal, "
+                "enter the new secret and tick the box below to replace the saved one.",
             )
         return cleaned
 

@@ -1,5 +1,8 @@
 """Reads from the database."""
-from django.db.models import QuerySet
+from datetime import datetime, timedelta
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from .models import ConnectedAccount, ContactUpsert, KeapApp
 
@@ -48,3 +51,17 @@ def contact_upsert_by_submission_key(*, submission_key) -> ContactUpsert | None:
     if not submission_key:
         return None
     return ContactUpsert.objects.select_related("account").filter(submission_key=submission_key).first()
+
+
+def connected_account_refresh_due_list(
+    *, older_than_days: int, now: datetime | None = None
+) -> QuerySet[ConnectedAccount]:
+    """Active accounts whose refresh token was issued more than `older_than_days` ago (or at an unknown time)."""
+    cutoff = (now or timezone.now()) - timedelta(days=older_than_days)
+    return (
+        connected_account_active_list()
+        .exclude(refresh_token__isnull=True)
+        .exclude(refresh_token="")
+        .filter(Q(refresh_token_issued_at__lte=cutoff) | Q(refresh_token_issued_at__isnull=True))
+        .order_by("pk")
+    )

@@ -208,22 +208,6 @@ def connected_account_mark_needs_reconnect(*, account: ConnectedAccount, error: 
         account.last_error = error
 
 
-def connected_account_refresh_due_list(*, older_than_days: int, now: datetime | None = None):
-    """Active accounts whose refresh token was issued more than `older_than_days` ago (or never recorded)."""
-    from django.db.models import Q
-
-    now = now or timezone.now()
-    cutoff = now - timedelta(days=older_than_days)
-    return (
-        ConnectedAccount.objects.select_related("keap_app")
-        .filter(status=ConnectedAccount.Status.ACTIVE)
-        .exclude(refresh_token__isnull=True)
-        .exclude(refresh_token="")
-        .filter(Q(refresh_token_issued_at__lte=cutoff) | Q(refresh_token_issued_at__isnull=True))
-        .order_by("pk")
-    )
-
-
 # -- connect, disconnect, test -----------------------------------------------------------------
 @dataclass(frozen=True)
 class ConnectResult:

@@ -134,7 +134,9 @@ def test_tampered_state_is_refused_with_400_and_nothing_is_stored(
     )
     assert response.status_code == 400
     assert "This sign-in link is not valid" in response.content.decode()
-    assert any(r.name.startswith("django.security") for r in caplog.records)
+    assert [r.name for r in caplog.records if r.name.startswith("django.security")] == [
+        "django.security.OAuthStateError"
+    ]
     assert not ConnectedAccount.objects.exists()
     assert not [r for r in keap_settings.requests(path="/token")]  # the code was never exchanged
 

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from connectors.errors import ConnectorError
 from connectors.keap.errors import KeapError
-from connectors.services.accounts import connected_account_refresh_due_list, oauth_token_refresh
+from connectors.selectors import connected_account_refresh_due_list
+from connectors.services.accounts import oauth_token_refresh
 
 
 class Command(BaseCommand):

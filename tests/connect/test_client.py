@@ -1,0 +1,75 @@
+"""KeapClient's token handling, with HTTP stubbed at the boundary."""
+
+import pytest
+import responses
+
+from connectors.keap.client import KeapClient
+from connectors.keap.errors import KeapAuthError
+
+API = "http://127.0.0.1:9/crm/rest"  # plain HTTP on loopback, as the sandbox speaks
+URL = f"{API}/v2/oauth/connect/userinfo"
+FAULT = {"fault": {"faultstring": "Access Token expired"}}
+
+
+def make_client(refresher=None, expires_at=None, now=1_000_000.0):
+    return KeapClient(
+        api_base_url=API,
+        token={"access_token": "old", "expires_at": expires_at},
+        refresher=refresher,
+        retries=0,
+        refresh_margin=300,
+        clock=lambda: now,
+    )
+
+
+class Refresher:
+    def __init__(self):
+        self.stale = []
+
+    def __call__(self, stale):
+        self.stale.append(stale["access_token"])
+        return {"access_token": f"new{len(self.stale)}", "expires_at": 2_000_000.0}
+
+
+@responses.activate
+def test_plain_http_on_loopback_works_without_an_earlier_oauth_call():
+    responses.get(URL, json={"email": "a@example.com"})
+    assert make_client().get("oauth/connect/userinfo") == {"email": "a@example.com"}
+    assert responses.calls[0].request.headers["Authorization"] == "Bearer old"
+    assert "old" not in responses.calls[0].request.url
+
+
+@responses.activate
+def test_refreshes_before_the_call_when_the_token_expires_within_the_margin():
+    refresher = Refresher()
+    responses.get(URL, json={})
+    make_client(refresher, expires_at=1_000_000.0 + 299).get(URL)
+    assert refresher.stale == ["old"]
+    assert responses.calls[0].request.headers["Authorization"] == "Bearer new1"
+
+
+@responses.activate
+def test_does_not_refresh_a_token_outside_the_margin():
+    refresher = Refresher()
+    responses.get(URL, json={})
+    make_client(refresher, expires_at=1_000_000.0 + 301).get(URL)
+    assert refresher.stale == []
+
+
+@responses.activate
+def test_on_401_refreshes_once_and_retries_once_then_gives_up():
+    refresher = Refresher()
+    responses.get(URL, status=401, json=FAULT)
+    client = make_client(refresher)
+    with pytest.raises(KeapAuthError, match="Access Token expired"):
+        client.get(URL)
+    assert refresher.stale == ["old"]
+    assert [c.request.headers["Authorization"] for c in responses.calls] == ["Bearer old", "Bearer new1"]
+
+
+@responses.activate
+def test_without_a_refresher_a_401_is_an_auth_error_at_once():
+    responses.get(URL, status=401, json=FAULT)
+    with pytest.raises(KeapAuthError):
+        make_client().get(URL)
+    assert len(responses.calls) == 1
