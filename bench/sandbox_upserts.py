@@ -46,7 +46,8 @@ def measure(url: str, access_token: str, count: int, threads: int, run: int) -> 
         http = sessions[worker]
         for i in range(worker, count, threads):
             started = time.perf_counter()
-            response = http.post(endpoint, params={"duplicate_option": "Email"}, json=body(i, run), timeout=30)
+            response = http.post(endpoint, params={"duplicate_option": "Email"}, json=body(i, run),
+                                 timeout=30)
             latencies.append(time.perf_counter() - started)
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
 
@@ -81,7 +82,8 @@ def run(url: str, count: int, thread_settings: list[int]) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="a running sandbox (default: start one)")
     parser.add_argument("--count", type=int, default=2000, help="upserts per thread setting (default 2000)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 8], help="client threads (default 1 8)")
@@ -95,7 +97,8 @@ def main() -> None:
             results = run(server.url, args.count, args.threads)
     for r in results:
         print(f"{r['threads']:>2} client thread(s): {r['count']} upserts in {r['seconds']} s = "
-              f"{r['upserts_per_second']} upserts/s (p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms) {r['statuses']}")
+              f"{r['upserts_per_second']} upserts/s (p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms) "
+              f"{r['statuses']}")
 
 
 if __name__ == "__main__":

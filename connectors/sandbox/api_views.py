@@ -54,7 +54,8 @@ def paginate(items: list, *, key: str, page_size_default: int = DEFAULT_PAGE_SIZ
     page = items[offset:offset + size]
     out = {key: page}
     if offset + size < len(items):
-        out["next_page_token"] = base64.urlsafe_b64encode(f"offset:{offset + size}".encode()).decode().rstrip("=")
+        token = base64.urlsafe_b64encode(f"offset:{offset + size}".encode()).decode()
+        out["next_page_token"] = token.rstrip("=")
     return out
 
 

@@ -40,7 +40,8 @@ def _csrf_ok(flow: dict) -> bool:
 
 def _with_params(url: str, params: dict) -> str:
     parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True) + [(k, v) for k, v in params.items() if v is not None]
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query += [(k, v) for k, v in params.items() if v is not None]
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
@@ -137,7 +138,8 @@ def consent():
             return error_page("Invalid request", "Choose Allow or Deny.")
         session.pop("flow", None)
         if decision == "deny":
-            return redirect(_with_params(flow["redirect_uri"], {"error": "access_denied", "state": flow["state"]}))
+            denied = {"error": "access_denied", "state": flow["state"]}
+            return redirect(_with_params(flow["redirect_uri"], denied))
         code = s.issue_code(client_id=flow["client_id"], redirect_uri=flow["redirect_uri"],
                             user=flow["user"], tenant=flow["app"])
         return redirect(_with_params(flow["redirect_uri"], {"code": code, "state": flow["state"]}))

@@ -186,7 +186,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"port (default {DEFAULT_PORT}; 0 picks a free port)")
     parser.add_argument("--access-token-ttl", type=int, default=None,
-                        help="access-token lifetime in seconds (default $KEAP_SANDBOX_ACCESS_TOKEN_TTL or 86400)")
+                        help="access-token lifetime in seconds "
+                             "(default $KEAP_SANDBOX_ACCESS_TOKEN_TTL or 86400)")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -76,7 +76,8 @@ class Grant:
 
 
 def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    text = datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
 
 
 class Store:
@@ -260,7 +261,8 @@ class Store:
         with self.lock:
             changes = contact_rules.validate_request(body, tenant.custom_fields)
             if duplicate_option:
-                candidates = [tenant.contacts[i] for i in tenant.by_email1.get(contact_rules.email1(changes), ())]
+                ids = tenant.by_email1.get(contact_rules.email1(changes), ())
+                candidates = [tenant.contacts[i] for i in ids]
                 match = contact_rules.find_duplicate(candidates, changes, duplicate_option)
                 if match is not None:
                     self._apply(tenant, match, changes)

@@ -150,7 +150,8 @@ class SandboxControl:
         self._call("DELETE", "/faults")
 
     def expire(self, access_token: str | None = None, app: str | None = None) -> int:
-        return self._call("POST", "/tokens/expire", json={"access_token": access_token, "app": app})["expired"]
+        body = {"access_token": access_token, "app": app}
+        return self._call("POST", "/tokens/expire", json=body)["expired"]
 
     def revoke(self, app: str) -> int:
         return self._call("POST", "/tokens/revoke", json={"app": app})["revoked"]
@@ -180,7 +181,8 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 def _csrf(response: requests.Response) -> str:
     m = CSRF_RE.search(response.text)
     if not m:
-        raise AssertionError(f"no sign-in form at {response.url} ({response.status_code}):\n{response.text[:500]}")
+        raise AssertionError(f"no sign-in form at {response.url} ({response.status_code}):\n"
+                             f"{response.text[:500]}")
     return m.group(1)
 
 
@@ -217,11 +219,12 @@ def oauth_authorize_redirect(sandbox_url: str, redirect_uri: str, user: str, app
 
 
 def oauth_dance(sandbox_url: str, redirect_uri: str, user: str = ALICE, app: str | None = None, *,
-                client_id: str = CLIENT_ID, state: str | None = "test-state", password: str | None = None) -> str:
+                client_id: str = CLIENT_ID, state: str | None = "test-state",
+                password: str | None = None) -> str:
     """Walk the whole consent as `user`, choosing Keap app `app` (default: the user's first), click
     Allow; return the code."""
-    location = oauth_authorize_redirect(sandbox_url, redirect_uri, user, app, client_id=client_id, state=state,
-                                        password=password)
+    location = oauth_authorize_redirect(sandbox_url, redirect_uri, user, app, client_id=client_id,
+                                        state=state, password=password)
     query = parse_qs(urlsplit(location).query)
     if "code" not in query:
         raise AssertionError(f"no code in the redirect: {location}")
@@ -249,7 +252,8 @@ def connect(sandbox_url: str, user: str = ALICE, app: str = "sa101", *, client_i
             client_secret: str = CLIENT_SECRET, redirect_uri: str = "http://127.0.0.1:9/callback") -> dict:
     """The dance plus the code exchange: the token response (access_token, refresh_token, scope...)."""
     code = oauth_dance(sandbox_url, redirect_uri, user, app, client_id=client_id)
-    response = exchange_code(sandbox_url, code, redirect_uri, client_id=client_id, client_secret=client_secret)
+    response = exchange_code(sandbox_url, code, redirect_uri, client_id=client_id,
+                             client_secret=client_secret)
     response.raise_for_status()
     return response.json()
 

@@ -8,7 +8,8 @@ class Command(BaseCommand):
     help = "Run the Keap sandbox: a local stand-in for Keap's OAuth 2.0 and REST v2."
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", default=DEFAULT_HOST, help=f"interface to bind (default {DEFAULT_HOST})")
+        parser.add_argument("--host", default=DEFAULT_HOST,
+                            help=f"interface to bind (default {DEFAULT_HOST})")
         parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                             help=f"port (default {DEFAULT_PORT}; 0 picks a free port)")
         parser.add_argument("--access-token-ttl", type=int, default=None,
