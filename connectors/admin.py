@@ -143,3 +143,54 @@ class ConnectedAccountAdmin(admin.ModelAdmin):
                 continue
             connected_account_disconnect(account=account, performed_by=request.user)
             self.message_user(request, f"{account}: disconnected; its tokens are deleted.", messages.SUCCESS)
+
+
+# -- contacts sent to Keap (ContactUpsert) -----------------------------------------------------------
+# One appended block: its imports stay with it.
+import json  # noqa: E402
+
+from django.utils.html import format_html  # noqa: E402
+
+from .models import ContactUpsert  # noqa: E402
+from .services.contacts import contact_upsert_can_retry, contact_upsert_retry  # noqa: E402
+
+
+@admin.register(ContactUpsert)
+class ContactUpsertAdmin(admin.ModelAdmin):
+    """Every upsert, as sent. Records are written by the service only: no adding, no editing."""
+
+    list_display = ["created_at", "email", "account", "status", "outcome", "keap_contact_id", "attempts",
+                    "performed_by"]
+    list_filter = ["status", "outcome", "account"]
+    search_fields = ["email"]
+    list_select_related = ["account", "performed_by"]
+    date_hierarchy = "created_at"
+    actions = ["retry"]
+    fields = ["account", "email", "status", "outcome", "keap_contact_id", "error_message", "attempts",
+              "duplicate_option", "tag_ids", "pretty_payload", "submission_key", "performed_by", "created_at",
+              "updated_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # read-only; the retry action needs only the view permission
+
+    @admin.display(description="Payload sent to Keap")
+    def pretty_payload(self, obj: ContactUpsert):
+        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False, sort_keys=True))
+
+    @admin.action(description="Retry the selected failed upserts", permissions=["view"])
+    def retry(self, request, queryset: QuerySet[ContactUpsert]):
+        for upsert in queryset.select_related("account"):
+            if not contact_upsert_can_retry(upsert=upsert):
+                self.message_user(request, f"{upsert.email}: {upsert.get_status_display().lower()}, not failed; "
+                                  "skipped.", messages.WARNING)
+                continue
+            try:
+                result = contact_upsert_retry(upsert=upsert, performed_by=request.user)
+            except ConnectorError as exc:
+                self.message_user(request, f"{upsert.email}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{upsert.email}: {result.message}", messages.SUCCESS)

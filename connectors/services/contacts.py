@@ -27,9 +27,11 @@ import logging
 import re
 import uuid
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from ..errors import ConnectorError, KeapRejected
 from ..models import ConnectedAccount, ContactUpsert
@@ -52,6 +54,7 @@ PHONE_KEYS = ("field", "number", "extension", "type")
 ADDRESS_KEYS = ("field", "line1", "line2", "locality", "region_code", "country_code", "postal_code", "zip_code",
                 "zip_four")
 TAG_APPLIED = {"SUCCESS", "DUPLICATE"}  # DUPLICATE: the contact had the tag already
+STUCK_AFTER = timedelta(minutes=5)  # a pending upsert older than this was interrupted (e.g. a crash)
 
 
 @dataclass(frozen=True)
@@ -164,17 +167,27 @@ def contact_upsert(
 
 
 def contact_upsert_retry(*, upsert: ContactUpsert, performed_by=None) -> UpsertResult:
-    """Send a failed (or stuck pending) upsert again, through the same steps as the first time.
+    """Send a failed (or stuck pending, see `contact_upsert_can_retry`) upsert again, through the same steps as the first time.
 
     The contact is rebuilt from the slots the first attempt owned (EMAIL1, PHONE1, BILLING and the
     names) and merged again with the contact as Keap holds it now. Raises like `contact_upsert`.
     """
     if upsert.status == ContactUpsert.Status.SUCCEEDED:
         raise ConnectorError(f"{upsert.email} was already sent successfully; there is nothing to retry.")
+    if not contact_upsert_can_retry(upsert=upsert):
+        raise ConnectorError(f"{upsert.email} is being sent right now; look again in a moment.")
     if performed_by is not None and getattr(performed_by, "pk", None):
         ContactUpsert.objects.filter(pk=upsert.pk).update(performed_by=performed_by)
         upsert.performed_by = performed_by
     return _upsert_send(upsert=upsert, contact=contact_input_from_payload(payload=upsert.payload))
+
+
+def contact_upsert_can_retry(*, upsert: ContactUpsert, now: datetime | None = None) -> bool:
+    """Failed upserts can be sent again, and pending ones that have been stuck for a while (a crash)."""
+    if upsert.status == ContactUpsert.Status.FAILED:
+        return True
+    now = now or timezone.now()
+    return upsert.status == ContactUpsert.Status.PENDING and upsert.updated_at < now - STUCK_AFTER
 
 
 def contact_payload_build(*, contact: ContactInput, existing: dict | None = None) -> dict:

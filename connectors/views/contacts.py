@@ -20,7 +20,12 @@ from .. import lookups, selectors
 from ..errors import AccountUnavailable, ConnectorError, KeapRejected, ReconnectNeeded, TryAgainLater
 from ..forms import ContactForm, contact_form_initial_from
 from ..models import ContactUpsert
-from ..services.contacts import contact_upsert, contact_upsert_message, contact_upsert_retry
+from ..services.contacts import (
+    contact_upsert,
+    contact_upsert_can_retry,
+    contact_upsert_message,
+    contact_upsert_retry,
+)
 
 FORM_TEMPLATE = "connectors/contacts/form.html"
 
@@ -101,7 +106,7 @@ def upsert_detail(request, pk: int):
             "message": contact_upsert_message(upsert=upsert),
             "payload_json": json.dumps(upsert.payload, indent=2, ensure_ascii=False, sort_keys=True),
             "sent": _readable_payload(upsert.payload),
-            "can_retry": upsert.status != ContactUpsert.Status.SUCCEEDED,
+            "can_retry": contact_upsert_can_retry(upsert=upsert),
         },
     )
 
