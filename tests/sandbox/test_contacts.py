@@ -343,3 +343,18 @@ def test_control_seed_adds_contacts_to_one_tenant(api, sandbox):
     (seeded,) = find(api, "seeded@example.com")
     assert seeded["id"] == ids[0] and seeded["tag_ids"] == [TAGS["sa101"]["VIP"]]
     assert sandbox.contacts("sa102")[0]["email_addresses"][0]["email"] != "seeded@example.com"
+
+
+def test_concurrent_upserts_of_one_email_make_exactly_one_contact(api, sandbox, tokens):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def upsert(i):
+        http = bearer_session(tokens["access_token"])
+        return http.post(f"{api.v2}/contacts", params={"duplicate_option": "Email"}, json={
+            "given_name": f"Racer{i}", "email_addresses": [{"email": "race@example.com", "field": "EMAIL1"}]})
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(upsert, range(16)))
+    assert sorted(r.status_code for r in responses) == [200] * 15 + [201]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert len(find(api, "race@example.com")) == 1

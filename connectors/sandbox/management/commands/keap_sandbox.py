@@ -6,6 +6,7 @@ from connectors.sandbox.config import DEFAULT_HOST, DEFAULT_PORT
 
 class Command(BaseCommand):
     help = "Run the Keap sandbox: a local stand-in for Keap's OAuth 2.0 and REST v2."
+    requires_system_checks = []  # the sandbox does not depend on the app's configuration
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=DEFAULT_HOST,
