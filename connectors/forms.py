@@ -174,14 +174,11 @@ class ContactForm(forms.Form):
         )
         helper.layout = Layout(
             "submission_key",
-            Fieldset(
-                "Keap account",
-                Row(
-                    Column("account", css_class="col-md-8"),
-                    Column(
-                        HTML(refresh.format(what="account", label="Load this account’s lists")),
-                        css_class="col-md-4 d-flex align-items-start pt-md-4 mt-md-2",
-                    ),
+            Row(
+                Column("account", css_class="col-md-8"),
+                Column(
+                    HTML(refresh.format(what="account", label="Load this account’s lists")),
+                    css_class="col-md-4 d-flex align-items-start pt-md-4 mt-md-2",
                 ),
             ),
             Fieldset(
@@ -206,8 +203,10 @@ class ContactForm(forms.Form):
                 ),
                 Div(HTML(refresh.format(what="provinces", label="Update provinces")), css_class="mb-3"),
             ),
-            Fieldset("Duplicate check", InlineRadios("duplicate_option")),
-            Fieldset("Tags", "tag_ids"),
+            Row(
+                Column(InlineRadios("duplicate_option"), css_class="col-md-6"),
+                Column("tag_ids", css_class="col-md-6"),
+            ),
         )
         return helper
 

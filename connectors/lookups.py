@@ -83,8 +83,14 @@ def lookup_provinces(*, account: ConnectedAccount, country_code: str) -> Lookup:
     )
 
 
-def lookup_tags(*, account: ConnectedAccount) -> Lookup:
-    """The account's tags, by name (with the category when a tag has one); codes are tag ids."""
+def lookup_tags(*, account: ConnectedAccount, cached_only: bool = False) -> Lookup:
+    """The account's tags, by name (with the category when a tag has one); codes are tag ids.
+
+    `cached_only`: never call Keap; whatever copy is cached (fresh or last good), else nothing.
+    """
+    if cached_only:
+        stored = cache.get(_fresh_key(account, "tags")) or cache.get(_last_good_key(account, "tags"))
+        return _from_cached("tags", stored) if stored else Lookup(kind="tags", available=False)
     return _lookup(account=account, name="tags", kind="tags", fetch=_fetch_tags)
 
 

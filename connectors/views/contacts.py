@@ -65,9 +65,7 @@ def contact_new(request):
         )
     if result.replayed:
         messages.info(request, "This form had been sent already; here is what happened to it.")
-    else:
-        messages.success(request, result.message)
-    return redirect(result.upsert)
+    return redirect(result.upsert)  # the result page says what happened
 
 
 @require_GET
@@ -106,6 +104,7 @@ def upsert_detail(request, pk: int):
             "message": contact_upsert_message(upsert=upsert),
             "payload_json": json.dumps(upsert.payload, indent=2, ensure_ascii=False, sort_keys=True),
             "sent": _readable_payload(upsert.payload),
+            "tags": _tag_names(upsert),
             "can_retry": contact_upsert_can_retry(upsert=upsert),
         },
     )
@@ -204,6 +203,16 @@ def _uuid_or_none(value) -> uuid.UUID | None:
         return None
 
 
+def _tag_names(upsert: ContactUpsert) -> list[str]:
+    """"Newsletter (102)" for tags whose names are cached; the bare id otherwise. Never calls Keap."""
+    known = lookups.lookup_tags(account=upsert.account, cached_only=True)
+    return [f"{known.name_of(t)} ({t})" if known.name_of(t) != t else t for t in upsert.tag_ids]
+
+
+SLOT_LABELS = {"EMAIL1": "Email", "EMAIL2": "Email 2", "EMAIL3": "Email 3", "PHONE1": "Phone", "PHONE2": "Phone 2",
+               "PHONE3": "Phone 3", "PHONE4": "Phone 4", "PHONE5": "Phone 5"}
+
+
 def _readable_payload(payload: dict) -> list[tuple[str, str]]:
     """The payload as label/value rows for people."""
     rows = []
@@ -212,14 +221,14 @@ def _readable_payload(payload: dict) -> list[tuple[str, str]]:
         rows.append(("Name", names))
     for item in payload.get("email_addresses") or []:
         extra = f" (opt-in: {item['opt_in_reason']})" if item.get("opt_in_reason") else ""
-        rows.append((item.get("field", "Email"), f"{item.get('email', '')}{extra}"))
+        rows.append((SLOT_LABELS.get(item.get("field"), "Email"), f"{item.get('email', '')}{extra}"))
     for item in payload.get("phone_numbers") or []:
         parts = [item.get("number", "")]
         if item.get("extension"):
             parts.append(f"ext. {item['extension']}")
         if item.get("type"):
             parts.append(f"({item['type']})")
-        rows.append((item.get("field", "Phone"), " ".join(parts)))
+        rows.append((SLOT_LABELS.get(item.get("field"), "Phone"), " ".join(parts)))
     if (payload.get("company") or {}).get("company_name"):
         rows.append(("Company", payload["company"]["company_name"]))
     if payload.get("job_title"):

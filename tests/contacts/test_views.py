@@ -147,3 +147,11 @@ def test_the_pages_are_for_staff_only(account, client):
 def test_a_garbled_submission_key_is_a_form_error_not_a_crash(account, fake_keap, staff_client):
     response = staff_client.post(NEW, form_data(account, submission_key="nope"))
     assert response.status_code == 200 and "submission_key" in response.context["form"].errors
+
+
+def test_the_result_names_the_tags_from_the_cache_without_calling_keap(account, fake_keap, staff_client):
+    staff_client.post(NEW, form_data(account, tag_ids=["102"]))  # the form's render cached the tags
+    calls = len(fake_keap.calls)
+    html = staff_client.get(ContactUpsert.objects.get().get_absolute_url()).content.decode()
+    assert "Newsletter (102)" in html
+    assert len(fake_keap.calls) == calls
