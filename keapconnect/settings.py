@@ -112,7 +112,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # STATIC
 # ------------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` gathers files for production; unset, WhiteNoise serves through the finders.
+STATIC_ROOT = env("DJANGO_STATIC_ROOT", default="") or None
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # WhiteNoise serves CSS and JS from the installed packages and static/ (no CDN: works on an
 # intranet). Without `collectstatic` it reads them through the finders.
