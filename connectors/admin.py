@@ -159,8 +159,9 @@ from .services.contacts import contact_upsert_can_retry, contact_upsert_retry  #
 class ContactUpsertAdmin(admin.ModelAdmin):
     """Every upsert, as sent. Records are written by the service only: no adding, no editing."""
 
-    list_display = ["created_at", "email", "account", "status", "outcome", "keap_contact_id", "attempts",
-                    "performed_by"]
+    list_display = [
+        "created_at", "email", "account", "status", "outcome", "keap_contact_id", "attempts", "performed_by"
+    ]
     list_filter = ["status", "outcome", "account"]
     search_fields = ["email"]
     list_select_related = ["account", "performed_by"]
@@ -185,8 +186,8 @@ class ContactUpsertAdmin(admin.ModelAdmin):
     def retry(self, request, queryset: QuerySet[ContactUpsert]):
         for upsert in queryset.select_related("account"):
             if not contact_upsert_can_retry(upsert=upsert):
-                self.message_user(request, f"{upsert.email}: {upsert.get_status_display().lower()}, not failed; "
-                                  "skipped.", messages.WARNING)
+                status = upsert.get_status_display().lower()
+                self.message_user(request, f"{upsert.email}: {status}, not failed; skipped.", messages.WARNING)
                 continue
             try:
                 result = contact_upsert_retry(upsert=upsert, performed_by=request.user)

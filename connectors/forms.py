@@ -1,4 +1,5 @@
 """Forms: what staff type, checked before anything is sent to Keap. Choices come from lookups."""
+
 from __future__ import annotations
 
 import uuid
@@ -9,7 +10,6 @@ from crispy_forms.layout import HTML, Column, Div, Fieldset, Layout, Row
 from django import forms
 
 from . import lookups, selectors
-from .lookups import Lookup
 from .models import ConnectedAccount
 from .services.contacts import ContactInput
 
@@ -86,7 +86,10 @@ class ContactForm(forms.Form):
     def _value(self, name: str):
         """The raw value of a field: from the data when bound, else from `initial`."""
         if self.is_bound:
-            return self.fields[name].widget.value_from_datadict(self.data, self.files, self.add_prefix(name)) or ""
+            return (
+                self.fields[name].widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+                or ""
+            )
         value = self.initial.get(name, self.fields[name].initial)
         return value if value is not None else ""
 
@@ -104,7 +107,9 @@ class ContactForm(forms.Form):
     @property
     def lookup_notices(self) -> list[str]:
         """Messages about stale or missing lists, for the page to show above the form."""
-        return [lk.notice for lk in (self.countries, self.tags, self.provinces) if lk is not None and lk.notice]
+        return [
+            lk.notice for lk in (self.countries, self.tags, self.provinces) if lk is not None and lk.notice
+        ]
 
     @property
     def lookups_missing(self) -> bool:
@@ -120,13 +125,17 @@ class ContactForm(forms.Form):
 
         region = self.fields["region_code"]
         provinces = self.provinces.as_choices() if self.provinces else []
-        region.widget.choices = [("", "—")] + _keep_typed(provinces, self._value("region_code"), country=self.country)
+        region.widget.choices = [("", "—")] + _keep_typed(
+            provinces, self._value("region_code"), country=self.country
+        )
         if not self.country:
             region.help_text = "Choose a country first."
         elif self.provinces is not None and not self.provinces.available:
             region.help_text = self.provinces.notice
         elif self.provinces is not None and not provinces:
-            region.help_text = f"Keap lists no states or provinces for {self.countries.name_of(self.country)}."
+            region.help_text = (
+                f"Keap lists no states or provinces for {self.countries.name_of(self.country)}."
+            )
         if not provinces and not self._value("region_code"):
             region.widget.attrs["disabled"] = "disabled"
 
@@ -227,5 +236,6 @@ def contact_form_initial_from(data) -> dict:
     error messages, because nothing was submitted yet.
     """
     return {
-        name: field.widget.value_from_datadict(data, None, name) for name, field in ContactForm.base_fields.items()
+        name: field.widget.value_from_datadict(data, None, name)
+        for name, field in ContactForm.base_fields.items()
     }

@@ -13,6 +13,7 @@ instead of offering choices Keap might reject. After a failure Keap is not asked
 again for FAILURE_PAUSE seconds, so pages do not each wait for an outage. `lookups_refresh` starts a new generation of fresh
 copies for the account (the last good copies stay) and reads countries and tags again at once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -132,7 +133,9 @@ def _fetch_tags(client) -> list[Choice]:
         if not tag_id:
             continue
         name = str(item.get("name") or tag_id)
-        category = (item.get("category") or {}).get("name") if isinstance(item.get("category"), dict) else None
+        category = (
+            (item.get("category") or {}).get("name") if isinstance(item.get("category"), dict) else None
+        )
         rows.append(Choice(code=tag_id, name=f"{category}: {name}" if category else name))
     return sorted(rows, key=lambda c: c.name.casefold())
 
@@ -147,9 +150,8 @@ def _lookup(*, account: ConnectedAccount, name: str, kind: str, fetch) -> Lookup
     error = cache.get(failed_key)  # Keap failed moments ago: don't make every page wait for it again
     if error is None:
         try:
-            with keap_errors(account=account):
-                with connected_account_client(account=account) as client:
-                    choices = fetch(client)
+            with keap_errors(account=account), connected_account_client(account=account) as client:
+                choices = fetch(client)
         except ConnectorError as exc:
             logger.warning("Could not read the %s of Keap account %s: %s", kind, account.pk, exc.message)
             error = exc.message

@@ -21,6 +21,7 @@ caller. What it does, in order:
 Errors are raised as the errors of `connectors.errors` (after the record is completed); a
 KeapRejected names the form field it concerns when Keap's message tells.
 """
+
 from __future__ import annotations
 
 import logging
@@ -51,8 +52,17 @@ ADDRESS_SLOTS = ("BILLING", "SHIPPING", "OTHER")
 FORM_EMAIL_SLOT, FORM_PHONE_SLOT, FORM_ADDRESS_SLOT = "EMAIL1", "PHONE1", "BILLING"
 # The request-shape keys of list items read back from Keap (read-only and long-name keys are left out).
 PHONE_KEYS = ("field", "number", "extension", "type")
-ADDRESS_KEYS = ("field", "line1", "line2", "locality", "region_code", "country_code", "postal_code", "zip_code",
-                "zip_four")
+ADDRESS_KEYS = (
+    "field",
+    "line1",
+    "line2",
+    "locality",
+    "region_code",
+    "country_code",
+    "postal_code",
+    "zip_code",
+    "zip_four",
+)
 TAG_APPLIED = {"SUCCESS", "DUPLICATE"}  # DUPLICATE: the contact had the tag already
 STUCK_AFTER = timedelta(minutes=5)  # a pending upsert older than this was interrupted (e.g. a crash)
 
@@ -147,7 +157,9 @@ def contact_upsert(
         raise ValueError(f"duplicate_option must be one of {DUPLICATE_OPTIONS}, not {duplicate_option!r}")
     tag_ids = [str(t) for t in tag_ids]
     if submission_key is not None:
-        earlier = ContactUpsert.objects.select_related("account").filter(submission_key=submission_key).first()
+        earlier = (
+            ContactUpsert.objects.select_related("account").filter(submission_key=submission_key).first()
+        )
         if earlier is not None:
             return UpsertResult(upsert=earlier, replayed=True)
     try:
@@ -322,30 +334,29 @@ def _upsert_send(*, upsert: ContactUpsert, contact: ContactInput) -> UpsertResul
     sent: dict | None = None
     status = contact_id = None
     try:
-        with keap_errors(account=account):
-            with connected_account_client(account=account) as client:
-                existing = _contact_find(client, contact=contact, duplicate_option=upsert.duplicate_option)
-                sent = contact_payload_build(contact=contact, existing=existing)
-                ContactUpsert.objects.filter(pk=upsert.pk).update(payload=sent)
-                upsert.payload = sent
-                status, body = client.post(
-                    CONTACTS_PATH,
-                    params={"duplicate_option": upsert.duplicate_option},
-                    json=sent,
-                    idempotent=True,
-                    with_status=True,
+        with keap_errors(account=account), connected_account_client(account=account) as client:
+            existing = _contact_find(client, contact=contact, duplicate_option=upsert.duplicate_option)
+            sent = contact_payload_build(contact=contact, existing=existing)
+            ContactUpsert.objects.filter(pk=upsert.pk).update(payload=sent)
+            upsert.payload = sent
+            status, body = client.post(
+                CONTACTS_PATH,
+                params={"duplicate_option": upsert.duplicate_option},
+                json=sent,
+                idempotent=True,
+                with_status=True,
+            )
+            contact_id = str((body or {}).get("id") or "")
+            if not contact_id:
+                raise ConnectorError("Keap answered the upsert without a contact id.")
+            if existing and status == 200 and str(existing.get("id")) != contact_id:
+                logger.warning(
+                    "Upsert %s: merged with Keap contact %s but Keap updated %s",
+                    upsert.pk,
+                    existing.get("id"),
+                    contact_id,
                 )
-                contact_id = str((body or {}).get("id") or "")
-                if not contact_id:
-                    raise ConnectorError("Keap answered the upsert without a contact id.")
-                if existing and status == 200 and str(existing.get("id")) != contact_id:
-                    logger.warning(
-                        "Upsert %s: merged with Keap contact %s but Keap updated %s",
-                        upsert.pk,
-                        existing.get("id"),
-                        contact_id,
-                    )
-                _tags_apply(client, tag_ids=upsert.tag_ids, contact_id=contact_id)
+            _tags_apply(client, tag_ids=upsert.tag_ids, contact_id=contact_id)
     except KeapRejected as exc:
         refined = KeapRejected(exc.message, exc.extra, field=_rejected_field(exc))
         _upsert_record_fail(upsert, attempts=attempts, error=refined, status=status, contact_id=contact_id)
@@ -355,7 +366,10 @@ def _upsert_send(*, upsert: ContactUpsert, contact: ContactInput) -> UpsertResul
         raise
     except Exception as exc:
         _upsert_record_fail(
-            upsert, attempts=attempts, error=ConnectorError(f"Unexpected error: {type(exc).__name__}"), status=status,
+            upsert,
+            attempts=attempts,
+            error=ConnectorError(f"Unexpected error: {type(exc).__name__}"),
+            status=status,
             contact_id=contact_id,
         )
         raise
@@ -377,7 +391,9 @@ def _contact_find(client, *, contact: ContactInput, duplicate_option: str) -> di
     # would be a wildcard to Keap: `contact_match` keeps exact matches only.
     candidates = list(
         client.paginate(
-            CONTACTS_PATH, items_key="contacts", params={"filter": f"email=={contact.email}", "fields": LOOKUP_FIELDS}
+            CONTACTS_PATH,
+            items_key="contacts",
+            params={"filter": f"email=={contact.email}", "fields": LOOKUP_FIELDS},
         )
     )
     return contact_match(
@@ -399,7 +415,9 @@ def _tags_apply(client, *, tag_ids: list[str], contact_id: str) -> None:
         if result is not None and result not in TAG_APPLIED:
             failed.append(f"{tag_id} ({result})")
     if failed:
-        raise ConnectorError(f"Contact #{contact_id} was saved, but Keap did not apply the tags {', '.join(failed)}.")
+        raise ConnectorError(
+            f"Contact #{contact_id} was saved, but Keap did not apply the tags {', '.join(failed)}."
+        )
 
 
 def _upsert_record_fail(upsert, *, attempts, error: ConnectorError, status, contact_id) -> None:
@@ -422,7 +440,9 @@ def _upsert_record_complete(upsert, *, status, outcome, contact_id, error_messag
     upsert.keap_contact_id = contact_id or ""
     upsert.error_message = error_message
     upsert.attempts = attempts
-    upsert.save(update_fields=["status", "outcome", "keap_contact_id", "error_message", "attempts", "updated_at"])
+    upsert.save(
+        update_fields=["status", "outcome", "keap_contact_id", "error_message", "attempts", "updated_at"]
+    )
 
 
 def _outcome(upsert: ContactUpsert, *, status, contact_id) -> str:
@@ -459,7 +479,9 @@ FIELD_RULES: tuple[tuple[str, str], ...] = (
 
 def _rejected_field(exc: KeapRejected) -> str | None:
     """The form field a Keap validation error concerns, when its message (or details) tells."""
-    details = " ".join(str(d.get("resource") or "") for d in exc.extra.get("details") or [] if isinstance(d, dict))
+    details = " ".join(
+        str(d.get("resource") or "") for d in exc.extra.get("details") or [] if isinstance(d, dict)
+    )
     for text in (exc.message, details):
         lowered = text.lower()
         for pattern, field in FIELD_RULES:
@@ -471,8 +493,11 @@ def _rejected_field(exc: KeapRejected) -> str | None:
 # -- helpers -----------------------------------------------------------------------------------------
 def _compact(item: dict) -> dict:
     """Drop empty values: an empty string sent to Keap would clear what it holds."""
-    return {key: value.strip() if isinstance(value, str) else value for key, value in item.items()
-            if value not in (None, "") and not (isinstance(value, str) and not value.strip())}
+    return {
+        key: value.strip() if isinstance(value, str) else value
+        for key, value in item.items()
+        if value not in (None, "") and not (isinstance(value, str) and not value.strip())
+    }
 
 
 def _other_slots(items, slots: tuple[str, ...], own: str) -> list[dict]:
@@ -488,7 +513,9 @@ def _address_request(item: dict) -> dict:
     """A read-back address in request shape: codes only, never the long `region`/`country` names."""
     out = _compact({key: item.get(key) for key in ADDRESS_KEYS})
     if item.get("region") and not item.get("region_code"):
-        logger.warning("Keap address %s has a region name but no region code; it cannot be sent back", item["field"])
+        logger.warning(
+            "Keap address %s has a region name but no region code; it cannot be sent back", item["field"]
+        )
     return out
 
 
@@ -500,7 +527,9 @@ def _stored_email(contact: dict, email: str, *, slot: str | None = None) -> str 
         if slot is not None:
             if item.get("field") == slot:
                 return item.get("email")
-        elif (item.get("email") or "").casefold() == email.casefold() and item.get("field") == FORM_EMAIL_SLOT:
+        elif (item.get("email") or "").casefold() == email.casefold() and item.get(
+            "field"
+        ) == FORM_EMAIL_SLOT:
             return item.get("email")
     return None
 

@@ -3,6 +3,7 @@
 Thin: parse input, call a form, a service or a selector, render. Every Keap call happens in
 `connectors.lookups` or `connectors.services.contacts`.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,9 @@ def contact_new(request):
     if "_refresh" in request.POST:
         # No upsert: the page comes back with the lists of the chosen account and country, all kept.
         return _form_page(request, ContactForm(initial=contact_form_initial_from(request.POST)))
-    earlier = selectors.contact_upsert_by_submission_key(submission_key=_uuid_or_none(request.POST.get("submission_key")))
+    earlier = selectors.contact_upsert_by_submission_key(
+        submission_key=_uuid_or_none(request.POST.get("submission_key"))
+    )
     if earlier is not None:
         messages.info(request, "This form had been sent already; here is what happened to it.")
         return redirect(earlier)
@@ -80,13 +83,17 @@ def contact_provinces(request):
     if not country:
         answer["message"] = "Choose a country first."
     elif country not in countries.codes:
-        answer.update(available=countries.available, message=countries.notice or f"{country} is not a Keap country.")
+        answer.update(
+            available=countries.available, message=countries.notice or f"{country} is not a Keap country."
+        )
     else:
         provinces = lookups.lookup_provinces(account=account, country_code=country)
         answer["provinces"] = [{"code": c.code, "name": c.name} for c in provinces.choices]
         answer["available"] = provinces.available
         answer["message"] = provinces.notice or (
-            "" if provinces.choices else f"Keap lists no states or provinces for {countries.name_of(country)}."
+            ""
+            if provinces.choices
+            else f"Keap lists no states or provinces for {countries.name_of(country)}."
         )
     return JsonResponse(answer)
 
@@ -117,8 +124,11 @@ def upsert_list(request):
     return render(
         request,
         "connectors/contacts/list.html",
-        {"page": page, "status": status if status in ContactUpsert.Status.values else "",
-         "statuses": ContactUpsert.Status.choices},
+        {
+            "page": page,
+            "status": status if status in ContactUpsert.Status.values else "",
+            "statuses": ContactUpsert.Status.choices,
+        },
     )
 
 
@@ -144,16 +154,21 @@ def lookups_refresh(request, pk: int):
         messages.warning(request, " ".join(problems))
     else:
         messages.success(
-            request, f"Read {len(countries.choices)} countries and {len(tags.choices)} tags from {account} again."
+            request,
+            f"Read {len(countries.choices)} countries and {len(tags.choices)} tags from {account} again.",
         )
     next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         next_url = f"{reverse('connectors:contact_new')}?account={account.pk}"
     return redirect(next_url)
 
 
 # -- helpers ----------------------------------------------------------------------------------------
-def _form_page(request, form: ContactForm, *, failure: ConnectorError | None = None, account=None, failed_upsert=None):
+def _form_page(
+    request, form: ContactForm, *, failure: ConnectorError | None = None, account=None, failed_upsert=None
+):
     return render(
         request,
         FORM_TEMPLATE,
@@ -204,13 +219,21 @@ def _uuid_or_none(value) -> uuid.UUID | None:
 
 
 def _tag_names(upsert: ContactUpsert) -> list[str]:
-    """"Newsletter (102)" for tags whose names are cached; the bare id otherwise. Never calls Keap."""
+    """ "Newsletter (102)" for tags whose names are cached; the bare id otherwise. Never calls Keap."""
     known = lookups.lookup_tags(account=upsert.account, cached_only=True)
     return [f"{known.name_of(t)} ({t})" if known.name_of(t) != t else t for t in upsert.tag_ids]
 
 
-SLOT_LABELS = {"EMAIL1": "Email", "EMAIL2": "Email 2", "EMAIL3": "Email 3", "PHONE1": "Phone", "PHONE2": "Phone 2",
-               "PHONE3": "Phone 3", "PHONE4": "Phone 4", "PHONE5": "Phone 5"}
+SLOT_LABELS = {
+    "EMAIL1": "Email",
+    "EMAIL2": "Email 2",
+    "EMAIL3": "Email 3",
+    "PHONE1": "Phone",
+    "PHONE2": "Phone 2",
+    "PHONE3": "Phone 3",
+    "PHONE4": "Phone 4",
+    "PHONE5": "Phone 5",
+}
 
 
 def _readable_payload(payload: dict) -> list[tuple[str, str]]:
@@ -234,7 +257,9 @@ def _readable_payload(payload: dict) -> list[tuple[str, str]]:
     if payload.get("job_title"):
         rows.append(("Job title", payload["job_title"]))
     for item in payload.get("addresses") or []:
-        parts = [item.get(k) for k in ("line1", "line2", "locality", "postal_code", "region_code", "country_code")]
+        parts = [
+            item.get(k) for k in ("line1", "line2", "locality", "postal_code", "region_code", "country_code")
+        ]
         rows.append((f"{item.get('field', 'Address').title()} address", ", ".join(p for p in parts if p)))
     return rows
 

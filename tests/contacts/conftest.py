@@ -4,6 +4,7 @@ Unit tests stub Keap at the client boundary (`fake_keap`); integration tests (`t
 use the real sandbox over real HTTP with an account connected through the real connect wizard
 (`connected_account` from tests/fixtures_accounts.py).
 """
+
 from __future__ import annotations
 
 import re
@@ -141,13 +142,20 @@ class FakeKeap:
             return 200, self._page(self.tags, "tags", params)
         if method == "GET" and path == "/v2/contacts":
             wanted = unquote(params.get("filter", "")).partition("==")[2].lower()
-            found = [c for c in self.contacts if any(e["email"].lower() == wanted for e in c["email_addresses"])]
+            found = [
+                c for c in self.contacts if any(e["email"].lower() == wanted for e in c["email_addresses"])
+            ]
             return 200, self._page(found, "contacts", params)
         if method == "POST" and path == "/v2/contacts":
             email = next(e["email"] for e in json["email_addresses"] if e["field"] == "EMAIL1").lower()
             match = next(
-                (c for c in self.contacts if any(e["field"] == "EMAIL1" and e["email"].lower() == email
-                                                 for e in c["email_addresses"])),
+                (
+                    c
+                    for c in self.contacts
+                    if any(
+                        e["field"] == "EMAIL1" and e["email"].lower() == email for e in c["email_addresses"]
+                    )
+                ),
                 None,
             )
             if match is not None and params.get("duplicate_option"):

@@ -1,4 +1,5 @@
 """The ContactUpsert admin: filters, search, the read-only pretty payload, and the Retry action."""
+
 from datetime import timedelta
 
 import pytest
@@ -23,13 +24,31 @@ def admin_client_(client, django_user_model):
 def records(make_account):
     alpine, bayside = make_account(app="sa101"), make_account(app="sa102", business="Bayside Dental")
     return {
-        "created": ContactUpsert.objects.create(account=alpine, email="ann@example.com", payload={"given_name": "Ann"},
-                                                status="succeeded", outcome="created", keap_contact_id="1"),
-        "updated": ContactUpsert.objects.create(account=bayside, email="bob@example.com", payload={},
-                                                status="succeeded", outcome="updated", keap_contact_id="2"),
+        "created": ContactUpsert.objects.create(
+            account=alpine,
+            email="ann@example.com",
+            payload={"given_name": "Ann"},
+            status="succeeded",
+            outcome="created",
+            keap_contact_id="1",
+        ),
+        "updated": ContactUpsert.objects.create(
+            account=bayside,
+            email="bob@example.com",
+            payload={},
+            status="succeeded",
+            outcome="updated",
+            keap_contact_id="2",
+        ),
         "failed": ContactUpsert.objects.create(
-            account=alpine, email="cy@example.com", status="failed", error_message="Keap is unavailable", attempts=1,
-            payload={"email_addresses": [{"email": "cy@example.com", "field": "EMAIL1"}]}, tag_ids=["103"]),
+            account=alpine,
+            email="cy@example.com",
+            status="failed",
+            error_message="Keap is unavailable",
+            attempts=1,
+            payload={"email_addresses": [{"email": "cy@example.com", "field": "EMAIL1"}]},
+            tag_ids=["103"],
+        ),
     }
 
 
@@ -57,7 +76,9 @@ def test_the_list_filters_by_account(admin_client_, records):
 
 def test_the_payload_is_shown_read_only_and_pretty(admin_client_, records):
     record = records["created"]
-    html = admin_client_.get(reverse("admin:connectors_contactupsert_change", args=[record.pk])).content.decode()
+    html = admin_client_.get(
+        reverse("admin:connectors_contactupsert_change", args=[record.pk])
+    ).content.decode()
     assert "<pre>{\n  &quot;given_name&quot;: &quot;Ann&quot;\n}</pre>" in html
     assert 'name="payload"' not in html and 'name="email"' not in html
     assert admin_client_.get(reverse("admin:connectors_contactupsert_add")).status_code == 403
@@ -72,7 +93,12 @@ def test_the_retry_action_sends_failed_ones_through_the_service(admin_client_, r
         follow=True,
     )
     stuck.refresh_from_db()
-    assert (stuck.status, stuck.outcome, stuck.attempts, stuck.error_message) == ("succeeded", "created", 2, "")
+    assert (stuck.status, stuck.outcome, stuck.attempts, stuck.error_message) == (
+        "succeeded",
+        "created",
+        2,
+        "",
+    )
     assert fake_keap.applied == {stuck.keap_contact_id: {"103"}}
     texts = [str(m) for m in response.context["messages"]]
     assert "cy@example.com: Created contact #1001 in Alpine Bakery" in texts
@@ -82,9 +108,11 @@ def test_the_retry_action_sends_failed_ones_through_the_service(admin_client_, r
 
 
 def test_a_pending_upsert_stuck_for_minutes_can_be_retried(admin_client_, records, fake_keap):
-    stuck = ContactUpsert.objects.create(account=records["created"].account, email="stuck@example.com",
-                                         payload={"email_addresses": [{"email": "stuck@example.com",
-                                                                       "field": "EMAIL1"}]})
+    stuck = ContactUpsert.objects.create(
+        account=records["created"].account,
+        email="stuck@example.com",
+        payload={"email_addresses": [{"email": "stuck@example.com", "field": "EMAIL1"}]},
+    )
     ContactUpsert.objects.filter(pk=stuck.pk).update(updated_at=timezone.now() - timedelta(minutes=10))
     admin_client_.post(CHANGELIST, {"action": "retry", "_selected_action": [stuck.pk]})
     stuck.refresh_from_db()

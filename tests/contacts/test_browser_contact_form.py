@@ -1,4 +1,5 @@
 """The contact form in Chromium: provinces follow the country without a reload, and it sends once."""
+
 import pytest
 
 from connectors.models import ContactUpsert
@@ -16,27 +17,32 @@ def signed_in_page(page, live_server, staff_client, connected_account):  # noqa:
 
 
 def test_provinces_follow_the_country_and_the_contact_is_sent_once(signed_in_page, live_server, sandbox):
-    page = signed_in_page
-    page.goto(f"{live_server.url}/contacts/new/")
-    assert page.locator("button[name=_refresh]").first.is_hidden()  # the no-JS round trip is not needed
-    assert page.locator("#id_region_code").is_disabled()
+    browser = signed_in_page
+    browser.goto(f"{live_server.url}/contacts/new/")
+    assert browser.locator("button[name=_refresh]").first.is_hidden()  # the no-JS round trip is not needed
+    assert browser.locator("#id_region_code").is_disabled()
 
-    page.select_option("#id_country_code", "ATA")
-    page.wait_for_function("document.getElementById('id_region_code_helptext').textContent.includes('no states')")
-    assert page.locator("#id_region_code").is_disabled()
+    browser.select_option("#id_country_code", "ATA")
+    browser.wait_for_function(
+        "document.getElementById('id_region_code_helptext').textContent.includes('no states')"
+    )
+    assert browser.locator("#id_region_code").is_disabled()
 
-    page.select_option("#id_country_code", "CAN")
-    page.wait_for_selector("#id_region_code option[value='CA-BC']", state="attached")
-    page.select_option("#id_region_code", "CA-BC")
-    page.fill("#id_email", "browser@example.com")
-    page.fill("#id_line1", "1 Robson St")
-    page.get_by_role("button", name="Send to Keap").dblclick()
-    page.wait_for_url("**/contacts/sent/*/")
+    browser.select_option("#id_country_code", "CAN")
+    browser.wait_for_selector("#id_region_code option[value='CA-BC']", state="attached")
+    browser.select_option("#id_region_code", "CA-BC")
+    browser.fill("#id_email", "browser@example.com")
+    browser.fill("#id_line1", "1 Robson St")
+    browser.get_by_role("button", name="Send to Keap").dblclick()
+    browser.wait_for_url("**/contacts/sent/*/")
 
-    assert "Created contact #" in page.locator("#upsert-message").inner_text()
+    assert "Created contact #" in browser.locator("#upsert-message").inner_text()
     record = ContactUpsert.objects.get()
     assert (record.status, record.outcome) == ("succeeded", "created")
-    [stored] = [c for c in sandbox.contacts("sa101")
-                if any(e["email"] == "browser@example.com" for e in c["email_addresses"])]
+    [stored] = [
+        c
+        for c in sandbox.contacts("sa101")
+        if any(e["email"] == "browser@example.com" for e in c["email_addresses"])
+    ]
     assert (stored["addresses"][0]["country_code"], stored["addresses"][0]["region_code"]) == ("CAN", "CA-BC")
     assert len(sandbox.requests("/crm/rest/v2/contacts", "POST")) == 1

@@ -1,4 +1,5 @@
 """ContactForm: choices from the account's lookups, Keap's lengths, region rules, nothing typed lost."""
+
 import pytest
 
 from connectors.forms import ContactForm, contact_form_initial_from
@@ -14,8 +15,12 @@ pytestmark = pytest.mark.django_db
 def test_choices_come_from_the_account_lookups_and_the_only_account_is_preselected(account, fake_keap):
     form = ContactForm()
     assert form.initial["account"] == account.pk and form.initial["submission_key"]
-    assert form.fields["country_code"].choices == [("", "—"), ("ATA", "Antarctica"), ("CAN", "Canada"),
-                                                   ("USA", "United States")]
+    assert form.fields["country_code"].choices == [
+        ("", "—"),
+        ("ATA", "Antarctica"),
+        ("CAN", "Canada"),
+        ("USA", "United States"),
+    ]
     assert form.fields["tag_ids"].choices == [("101", "Customer"), ("102", "Newsletter"), ("103", "VIP")]
     assert form.fields["region_code"].help_text == "Choose a country first."
     assert form.fields["region_code"].widget.attrs["disabled"] == "disabled"
@@ -32,13 +37,28 @@ def test_only_active_accounts_are_offered_and_none_is_preselected_among_several(
 
 
 def test_a_valid_form_gives_the_contact_input(account, fake_keap):
-    data = form_data(account, email="  ada@example.com ", country_code="CAN", region_code="CA-BC", line1="1 Way",
-                     phone_number="604", phone_type="Work", tag_ids=["101"])
+    data = form_data(
+        account,
+        email="  ada@example.com ",
+        country_code="CAN",
+        region_code="CA-BC",
+        line1="1 Way",
+        phone_number="604",
+        phone_type="Work",
+        tag_ids=["101"],
+    )
     form = ContactForm(data=data)
     assert form.is_valid(), form.errors
-    assert form.contact_input() == ContactInput(email="ada@example.com", given_name="Ada", family_name="Lovelace",
-                                                phone_number="604", phone_type="Work", line1="1 Way",
-                                                country_code="CAN", region_code="CA-BC")
+    assert form.contact_input() == ContactInput(
+        email="ada@example.com",
+        given_name="Ada",
+        family_name="Lovelace",
+        phone_number="604",
+        phone_type="Work",
+        line1="1 Way",
+        country_code="CAN",
+        region_code="CA-BC",
+    )
     assert form.cleaned_data["tag_ids"] == ["101"]
 
 
@@ -70,8 +90,17 @@ def test_a_country_without_provinces_shows_none_and_says_so(account, fake_keap):
 
 @pytest.mark.parametrize(
     ("field", "length"),
-    [("given_name", 41), ("family_name", 41), ("line1", 76), ("line2", 76), ("city", 51), ("postal_code", 16),
-     ("phone_number", 41), ("job_title", 256), ("company_name", 101)],
+    [
+        ("given_name", 41),
+        ("family_name", 41),
+        ("line1", 76),
+        ("line2", 76),
+        ("city", 51),
+        ("postal_code", 16),
+        ("phone_number", 41),
+        ("job_title", 256),
+        ("company_name", 101),
+    ],
 )
 def test_keap_lengths_are_enforced(account, fake_keap, field, length):
     form = ContactForm(data=form_data(account, **{field: "x" * length}))
@@ -90,7 +119,9 @@ def test_email_is_required_checked_and_at_most_75_characters(account, fake_keap)
 def test_a_phone_extension_needs_a_number_and_email_and_name_needs_a_name(account, fake_keap):
     form = ContactForm(data=form_data(account, phone_extension="12"))
     assert "phone_number" in form.errors
-    form = ContactForm(data=form_data(account, given_name="", family_name="", duplicate_option="EmailAndName"))
+    form = ContactForm(
+        data=form_data(account, given_name="", family_name="", duplicate_option="EmailAndName")
+    )
     assert "duplicate_option" in form.errors
 
 

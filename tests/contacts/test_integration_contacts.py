@@ -3,8 +3,6 @@
 The account is connected through the real connect wizard (`connected_account`: alice's sa101,
 "Alpine Bakery"). Assertions look at what the sandbox received and stores, and at our records.
 """
-import re
-import uuid
 
 import pytest
 from django.urls import reverse
@@ -21,8 +19,11 @@ CONTACTS = "/crm/rest/v2/contacts"
 
 
 def keap_contacts(sandbox, email: str) -> list[dict]:
-    return [c for c in sandbox.contacts("sa101")
-            if any(e["email"].lower() == email.lower() for e in c.get("email_addresses", []))]
+    return [
+        c
+        for c in sandbox.contacts("sa101")
+        if any(e["email"].lower() == email.lower() for e in c.get("email_addresses", []))
+    ]
 
 
 def keap_calls(sandbox) -> int:
@@ -37,20 +38,31 @@ def send(client, account, **fields):
     return client.post(NEW, form_data(account, **fields))
 
 
-def test_create_then_update_the_same_email_makes_one_contact_with_the_new_fields(connected_account, staff_client,
-                                                                                  sandbox):
-    first = send(staff_client, connected_account, email="new.person@example.com", given_name="Nora", job_title="Chef")
+def test_create_then_update_the_same_email_makes_one_contact_with_the_new_fields(
+    connected_account, staff_client, sandbox
+):
+    first = send(
+        staff_client, connected_account, email="new.person@example.com", given_name="Nora", job_title="Chef"
+    )
     assert first.status_code == 302
     created = ContactUpsert.objects.get()
     assert (created.status, created.outcome) == ("succeeded", "created")
     assert first["Location"] == created.get_absolute_url()
 
-    second = send(staff_client, connected_account, email="new.person@example.com", given_name="Nora",
-                  job_title="Head Chef")
+    second = send(
+        staff_client,
+        connected_account,
+        email="new.person@example.com",
+        given_name="Nora",
+        job_title="Head Chef",
+    )
     assert second.status_code == 302
     updated = ContactUpsert.objects.latest("pk")
-    assert (updated.status, updated.outcome, updated.keap_contact_id) == ("succeeded", "updated",
-                                                                          created.keap_contact_id)
+    assert (updated.status, updated.outcome, updated.keap_contact_id) == (
+        "succeeded",
+        "updated",
+        created.keap_contact_id,
+    )
 
     [stored] = keap_contacts(sandbox, "new.person@example.com")
     assert stored["id"] == created.keap_contact_id and stored["job_title"] == "Head Chef"
@@ -61,10 +73,16 @@ def test_create_then_update_the_same_email_makes_one_contact_with_the_new_fields
     assert f"Updated contact #{created.keap_contact_id} in Alpine Bakery" in page
 
 
-def test_the_same_person_typed_in_other_letter_case_is_updated_not_duplicated(connected_account, staff_client,
-                                                                              sandbox):
-    response = send(staff_client, connected_account, email="  EXISTING@Example.COM ", given_name="Erin",
-                    family_name="Existing")
+def test_the_same_person_typed_in_other_letter_case_is_updated_not_duplicated(
+    connected_account, staff_client, sandbox
+):
+    response = send(
+        staff_client,
+        connected_account,
+        email="  EXISTING@Example.COM ",
+        given_name="Erin",
+        family_name="Existing",
+    )
     assert response.status_code == 302
     [stored] = keap_contacts(sandbox, sb.EXISTING_EMAIL)
     record = ContactUpsert.objects.get()
@@ -73,12 +91,22 @@ def test_the_same_person_typed_in_other_letter_case_is_updated_not_duplicated(co
     assert sent["email_addresses"][0] == {"email": "existing@example.com", "field": "EMAIL1"}  # as stored
 
 
-def test_the_other_slots_of_an_existing_contact_survive_an_upsert_from_the_form(connected_account, staff_client,
-                                                                                sandbox):
+def test_the_other_slots_of_an_existing_contact_survive_an_upsert_from_the_form(
+    connected_account, staff_client, sandbox
+):
     response = send(
-        staff_client, connected_account, email=sb.EXISTING_EMAIL, given_name="Erin", family_name="Existing",
-        phone_number="303-555-7777", phone_type="Home", line1="5 New Rd", city="Denver", postal_code="80203",
-        country_code="USA", region_code="US-CO",
+        staff_client,
+        connected_account,
+        email=sb.EXISTING_EMAIL,
+        given_name="Erin",
+        family_name="Existing",
+        phone_number="303-555-7777",
+        phone_type="Home",
+        line1="5 New Rd",
+        city="Denver",
+        postal_code="80203",
+        country_code="USA",
+        region_code="US-CO",
     )
     assert response.status_code == 302
     [stored] = keap_contacts(sandbox, sb.EXISTING_EMAIL)
@@ -88,10 +116,16 @@ def test_the_other_slots_of_an_existing_contact_survive_an_upsert_from_the_form(
     assert emails == {"EMAIL1": "existing@example.com", "EMAIL2": "erin.work@example.com"}
     assert phones == {"PHONE1": ("303-555-7777", "Home"), "PHONE2": ("303-555-1002", "Work")}
     assert addresses["BILLING"]["line1"] == "5 New Rd"
-    assert {k: addresses["SHIPPING"].get(k) for k in ("line1", "locality", "region_code", "country_code",
-                                                       "postal_code")} == {
-        "line1": "2 Side St", "locality": "Boulder", "region_code": "US-CO", "country_code": "USA",
-        "postal_code": "80302"}
+    assert {
+        k: addresses["SHIPPING"].get(k)
+        for k in ("line1", "locality", "region_code", "country_code", "postal_code")
+    } == {
+        "line1": "2 Side St",
+        "locality": "Boulder",
+        "region_code": "US-CO",
+        "country_code": "USA",
+        "postal_code": "80302",
+    }
     assert stored["job_title"] == "Head Baker"  # not typed, not sent, kept
     assert stored["custom_fields"] == [{"id": "7", "content": "Blue"}]
     assert "101" in stored["tag_ids"]
@@ -100,8 +134,16 @@ def test_the_other_slots_of_an_existing_contact_survive_an_upsert_from_the_form(
 
 
 def test_country_and_region_arrive_as_keaps_codes(connected_account, staff_client, sandbox):
-    response = send(staff_client, connected_account, email="bc@example.com", line1="1 Robson St",
-                    city="Vancouver", postal_code="V6B 1A1", country_code="CAN", region_code="CA-BC")
+    response = send(
+        staff_client,
+        connected_account,
+        email="bc@example.com",
+        line1="1 Robson St",
+        city="Vancouver",
+        postal_code="V6B 1A1",
+        country_code="CAN",
+        region_code="CA-BC",
+    )
     assert response.status_code == 302
     [billing] = upsert_posts(sandbox)[0]["json"]["addresses"]
     assert (billing["country_code"], billing["region_code"]) == ("CAN", "CA-BC")
@@ -120,7 +162,9 @@ def test_country_and_region_arrive_as_keaps_codes(connected_account, staff_clien
 def test_a_region_of_another_country_or_without_country_is_refused_before_any_keap_call(
     connected_account, staff_client, sandbox, fields, error
 ):
-    response = send(staff_client, connected_account, email="wrong.region@example.com", line1="1 Way", **fields)
+    response = send(
+        staff_client, connected_account, email="wrong.region@example.com", line1="1 Way", **fields
+    )
     assert response.status_code == 200
     assert error in response.content.decode()
     assert 'value="wrong.region@example.com"' in response.content.decode()  # everything typed stays
@@ -131,8 +175,9 @@ def test_a_region_of_another_country_or_without_country_is_refused_before_any_ke
 
 def test_tags_are_applied_to_the_contact(connected_account, staff_client, sandbox):
     tags = sb.TAGS["sa101"]
-    response = send(staff_client, connected_account, email="tagged@example.com",
-                    tag_ids=[tags["Newsletter"], tags["VIP"]])
+    response = send(
+        staff_client, connected_account, email="tagged@example.com", tag_ids=[tags["Newsletter"], tags["VIP"]]
+    )
     assert response.status_code == 302
     [stored] = keap_contacts(sandbox, "tagged@example.com")
     assert sorted(stored["tag_ids"]) == sorted([tags["Newsletter"], tags["VIP"]])
@@ -153,7 +198,9 @@ def test_a_form_render_with_a_warm_cache_makes_no_keap_call(connected_account, s
     assert ContactUpsert.objects.count() == 0
 
 
-def test_a_double_submission_calls_keap_once_and_shows_the_first_result(connected_account, staff_client, sandbox):
+def test_a_double_submission_calls_keap_once_and_shows_the_first_result(
+    connected_account, staff_client, sandbox
+):
     data = form_data(connected_account, email="double@example.com")
     first = staff_client.post(NEW, data)
     again = staff_client.post(NEW, data)
@@ -163,11 +210,23 @@ def test_a_double_submission_calls_keap_once_and_shows_the_first_result(connecte
 
 
 # -- Keap failures: each leaves the right record and message ------------------------------------------
-def test_a_keap_400_puts_its_message_on_the_field_and_keeps_the_entry(connected_account, staff_client, sandbox):
-    sandbox.fault(CONTACTS, 400, method="POST",
-                  body={"code": 400, "message": "BILLING Region is invalid", "status": "Bad Request"})
-    response = send(staff_client, connected_account, email="rejected@example.com", line1="1 Way",
-                    country_code="USA", region_code="US-CA")
+def test_a_keap_400_puts_its_message_on_the_field_and_keeps_the_entry(
+    connected_account, staff_client, sandbox
+):
+    sandbox.fault(
+        CONTACTS,
+        400,
+        method="POST",
+        body={"code": 400, "message": "BILLING Region is invalid", "status": "Bad Request"},
+    )
+    response = send(
+        staff_client,
+        connected_account,
+        email="rejected@example.com",
+        line1="1 Way",
+        country_code="USA",
+        region_code="US-CA",
+    )
     assert response.status_code == 200
     form = response.context["form"]
     assert "BILLING Region is invalid" in " ".join(form.errors["region_code"])
@@ -178,11 +237,16 @@ def test_a_keap_400_puts_its_message_on_the_field_and_keeps_the_entry(connected_
     assert "BILLING Region is invalid" in record.error_message
 
 
-def test_a_401_after_a_refused_refresh_asks_to_reconnect_and_marks_the_account(connected_account, staff_client,
-                                                                               sandbox):
+def test_a_401_after_a_refused_refresh_asks_to_reconnect_and_marks_the_account(
+    connected_account, staff_client, sandbox
+):
     sandbox.fault(CONTACTS, 401, method="POST")
-    sandbox.fault("/token", 400, method="POST",
-                  body={"error": "invalid_request", "error_description": "Invalid Refresh Token"})
+    sandbox.fault(
+        "/token",
+        400,
+        method="POST",
+        body={"error": "invalid_request", "error_description": "Invalid Refresh Token"},
+    )
     response = send(staff_client, connected_account, email="reconnect@example.com")
     assert response.status_code == 200
     html = response.content.decode()
@@ -196,8 +260,9 @@ def test_a_401_after_a_refused_refresh_asks_to_reconnect_and_marks_the_account(c
 
 
 @pytest.mark.parametrize("status", [429, 503])
-def test_throttling_or_an_outage_says_try_again_and_leaves_a_failed_record(connected_account, staff_client, sandbox,
-                                                                           settings, status):
+def test_throttling_or_an_outage_says_try_again_and_leaves_a_failed_record(
+    connected_account, staff_client, sandbox, settings, status
+):
     settings.KEAP_HTTP_RETRIES = 1
     sandbox.fault(CONTACTS, status, method="POST", count=2)  # the first call and its one retry
     response = send(staff_client, connected_account, email="busy@example.com", given_name="Bea")
@@ -217,8 +282,9 @@ def test_throttling_or_an_outage_says_try_again_and_leaves_a_failed_record(conne
     assert len(keap_contacts(sandbox, "busy@example.com")) == 1
 
 
-def test_the_province_fragment_and_the_lookups_refresh_use_the_account_keap(connected_account, staff_client,
-                                                                           sandbox):
+def test_the_province_fragment_and_the_lookups_refresh_use_the_account_keap(
+    connected_account, staff_client, sandbox
+):
     url = reverse("connectors:contact_provinces")
     answer = staff_client.get(url, {"account": connected_account.pk, "country": "CAN"}).json()
     assert {"code": "CA-BC", "name": "British Columbia"} in answer["provinces"]
@@ -232,8 +298,9 @@ def test_the_province_fragment_and_the_lookups_refresh_use_the_account_keap(conn
     assert len(sandbox.requests("/crm/rest/v2/locales/countries/CAN/provinces", "GET")) == provinces_calls + 1
 
 
-def test_with_keap_down_the_last_good_lists_are_used_with_a_notice(connected_account, staff_client, sandbox,
-                                                                     settings):
+def test_with_keap_down_the_last_good_lists_are_used_with_a_notice(
+    connected_account, staff_client, sandbox, settings
+):
     settings.KEAP_HTTP_RETRIES = 0
     assert staff_client.get(NEW).status_code == 200  # fills the cache
     sandbox.fault("/crm/rest/v2/*", 503, count=None)

@@ -1,4 +1,5 @@
 """Lookups: paged reads, the per-account cache, the last good copy, and the refresh."""
+
 import pytest
 
 from connectors import lookups

@@ -1,4 +1,5 @@
 """Building the CreateUpdateContactRequest: a whitelist, no empty strings, other slots kept, codes only."""
+
 from connectors.services.contacts import (
     ContactInput,
     contact_input_from_payload,
@@ -13,51 +14,110 @@ EXISTING = {
     "tag_ids": ["101"],
     "create_time": "2024-01-01T00:00:00Z",
     "email_addresses": [
-        {"email": "Existing@Example.com", "field": "EMAIL1", "is_opt_in": False,
-         "email_opt_status": "UNENGAGED_MARKETABLE"},
-        {"email": "erin.work@example.com", "field": "EMAIL2", "is_opt_in": True,
-         "email_opt_status": "SINGLE_OPT_IN", "opt_in_reason": "Trade fair"},
+        {
+            "email": "Existing@Example.com",
+            "field": "EMAIL1",
+            "is_opt_in": False,
+            "email_opt_status": "UNENGAGED_MARKETABLE",
+        },
+        {
+            "email": "erin.work@example.com",
+            "field": "EMAIL2",
+            "is_opt_in": True,
+            "email_opt_status": "SINGLE_OPT_IN",
+            "opt_in_reason": "Trade fair",
+        },
     ],
     "phone_numbers": [
         {"number": "303-555-1001", "field": "PHONE1", "type": "Mobile", "number_e164": "+13035551001"},
         {"number": "303-555-1002", "field": "PHONE2", "type": "Work", "number_e164": "+13035551002"},
     ],
     "addresses": [
-        {"field": "BILLING", "line1": "1 Main St", "locality": "Denver", "region_code": "US-CO",
-         "region": "Colorado", "country_code": "USA", "country": "United States", "postal_code": "80202"},
-        {"field": "SHIPPING", "line1": "2 Side St", "locality": "Boulder", "region_code": "US-CO",
-         "region": "Colorado", "country_code": "USA", "country": "United States", "postal_code": "80302"},
+        {
+            "field": "BILLING",
+            "line1": "1 Main St",
+            "locality": "Denver",
+            "region_code": "US-CO",
+            "region": "Colorado",
+            "country_code": "USA",
+            "country": "United States",
+            "postal_code": "80202",
+        },
+        {
+            "field": "SHIPPING",
+            "line1": "2 Side St",
+            "locality": "Boulder",
+            "region_code": "US-CO",
+            "region": "Colorado",
+            "country_code": "USA",
+            "country": "United States",
+            "postal_code": "80302",
+        },
     ],
 }
 
 
 def test_only_what_was_typed_is_sent_and_never_an_empty_string():
-    payload = contact_payload_build(contact=ContactInput(email="  ada@example.com ", given_name="Ada", job_title=" "))
-    assert payload == {"given_name": "Ada", "email_addresses": [{"email": "ada@example.com", "field": "EMAIL1"}]}
+    payload = contact_payload_build(
+        contact=ContactInput(email="  ada@example.com ", given_name="Ada", job_title=" ")
+    )
+    assert payload == {
+        "given_name": "Ada",
+        "email_addresses": [{"email": "ada@example.com", "field": "EMAIL1"}],
+    }
 
 
 def test_every_typed_field_lands_in_its_keap_property():
     contact = ContactInput(
-        email="ada@example.com", given_name="Ada", family_name="Lovelace", phone_number="604-555-0100",
-        phone_extension="12", phone_type="Work", company_name="Engines Ltd", job_title="Analyst",
-        line1="1 Loop Rd", line2="Unit 2", city="Vancouver", postal_code="V6B 1A1", country_code="CAN",
-        region_code="CA-BC", opt_in_reason="Asked at the counter",
+        email="ada@example.com",
+        given_name="Ada",
+        family_name="Lovelace",
+        phone_number="604-555-0100",
+        phone_extension="12",
+        phone_type="Work",
+        company_name="Engines Ltd",
+        job_title="Analyst",
+        line1="1 Loop Rd",
+        line2="Unit 2",
+        city="Vancouver",
+        postal_code="V6B 1A1",
+        country_code="CAN",
+        region_code="CA-BC",
+        opt_in_reason="Asked at the counter",
     )
     assert contact_payload_build(contact=contact) == {
         "given_name": "Ada",
         "family_name": "Lovelace",
         "job_title": "Analyst",
         "company": {"company_name": "Engines Ltd"},
-        "email_addresses": [{"email": "ada@example.com", "field": "EMAIL1", "opt_in_reason": "Asked at the counter"}],
+        "email_addresses": [
+            {"email": "ada@example.com", "field": "EMAIL1", "opt_in_reason": "Asked at the counter"}
+        ],
         "phone_numbers": [{"field": "PHONE1", "number": "604-555-0100", "extension": "12", "type": "Work"}],
-        "addresses": [{"field": "BILLING", "line1": "1 Loop Rd", "line2": "Unit 2", "locality": "Vancouver",
-                       "postal_code": "V6B 1A1", "country_code": "CAN", "region_code": "CA-BC"}],
+        "addresses": [
+            {
+                "field": "BILLING",
+                "line1": "1 Loop Rd",
+                "line2": "Unit 2",
+                "locality": "Vancouver",
+                "postal_code": "V6B 1A1",
+                "country_code": "CAN",
+                "region_code": "CA-BC",
+            }
+        ],
     }
 
 
 def test_merge_keeps_the_other_slots_in_request_shape_and_never_read_only_properties():
-    contact = ContactInput(email="existing@example.com", given_name="Erin", phone_number="303-555-9999",
-                           line1="9 New St", city="Denver", country_code="USA", region_code="US-CO")
+    contact = ContactInput(
+        email="existing@example.com",
+        given_name="Erin",
+        phone_number="303-555-9999",
+        line1="9 New St",
+        city="Denver",
+        country_code="USA",
+        region_code="US-CO",
+    )
     payload = contact_payload_build(contact=contact, existing=EXISTING)
     assert payload["email_addresses"] == [
         {"email": "Existing@Example.com", "field": "EMAIL1"},  # as Keap stores it
@@ -68,9 +128,21 @@ def test_merge_keeps_the_other_slots_in_request_shape_and_never_read_only_proper
         {"field": "PHONE2", "number": "303-555-1002", "type": "Work"},
     ]
     assert payload["addresses"] == [
-        {"field": "BILLING", "line1": "9 New St", "locality": "Denver", "country_code": "USA", "region_code": "US-CO"},
-        {"field": "SHIPPING", "line1": "2 Side St", "locality": "Boulder", "region_code": "US-CO",
-         "country_code": "USA", "postal_code": "80302"},
+        {
+            "field": "BILLING",
+            "line1": "9 New St",
+            "locality": "Denver",
+            "country_code": "USA",
+            "region_code": "US-CO",
+        },
+        {
+            "field": "SHIPPING",
+            "line1": "2 Side St",
+            "locality": "Boulder",
+            "region_code": "US-CO",
+            "country_code": "USA",
+            "postal_code": "80302",
+        },
     ]
     for key in ("id", "tag_ids", "create_time"):
         assert key not in payload
@@ -84,9 +156,21 @@ def test_lists_the_form_does_not_touch_are_not_sent_so_keap_keeps_them():
 
 
 def test_the_payload_gives_back_the_input_that_built_it():
-    contact = ContactInput(email="ada@example.com", given_name="Ada", phone_number="1", phone_type="Home",
-                           company_name="X", line1="L", country_code="CAN", region_code="CA-BC", opt_in_reason="r")
-    assert contact_input_from_payload(payload=contact_payload_build(contact=contact, existing=EXISTING)) == contact
+    contact = ContactInput(
+        email="ada@example.com",
+        given_name="Ada",
+        phone_number="1",
+        phone_type="Home",
+        company_name="X",
+        line1="L",
+        country_code="CAN",
+        region_code="CA-BC",
+        opt_in_reason="r",
+    )
+    assert (
+        contact_input_from_payload(payload=contact_payload_build(contact=contact, existing=EXISTING))
+        == contact
+    )
 
 
 def test_match_is_the_oldest_contact_whose_email1_equals_the_email_in_any_case():
@@ -100,11 +184,34 @@ def test_match_is_the_oldest_contact_whose_email1_equals_the_email_in_any_case()
 
 def test_email_and_name_match_needs_the_names_too():
     contacts = [
-        {"id": "1", "given_name": "Sam", "family_name": "Shared", "email_addresses": [{"email": "s@x.com", "field": "EMAIL1"}]},
-        {"id": "2", "given_name": "Sasha", "family_name": "Shared", "email_addresses": [{"email": "s@x.com", "field": "EMAIL1"}]},
+        {
+            "id": "1",
+            "given_name": "Sam",
+            "family_name": "Shared",
+            "email_addresses": [{"email": "s@x.com", "field": "EMAIL1"}],
+        },
+        {
+            "id": "2",
+            "given_name": "Sasha",
+            "family_name": "Shared",
+            "email_addresses": [{"email": "s@x.com", "field": "EMAIL1"}],
+        },
     ]
-    found = contact_match(contacts=contacts, email="s@x.com", duplicate_option="EmailAndName",
-                          given_name=" sasha ", family_name="SHARED")
+    found = contact_match(
+        contacts=contacts,
+        email="s@x.com",
+        duplicate_option="EmailAndName",
+        given_name=" sasha ",
+        family_name="SHARED",
+    )
     assert found["id"] == "2"
-    assert contact_match(contacts=contacts, email="s@x.com", duplicate_option="EmailAndName",
-                         given_name="Kim", family_name="Shared") is None
+    assert (
+        contact_match(
+            contacts=contacts,
+            email="s@x.com",
+            duplicate_option="EmailAndName",
+            given_name="Kim",
+            family_name="Shared",
+        )
+        is None
+    )

@@ -1,4 +1,5 @@
 """contact_upsert and contact_upsert_retry with Keap stubbed at the client boundary."""
+
 import uuid
 
 import pytest
@@ -13,8 +14,11 @@ pytestmark = pytest.mark.django_db
 
 def test_a_new_email_creates_a_contact_applies_tags_and_records_it(account, fake_keap, staff_user):
     result = contact_upsert(
-        account=account, contact=ContactInput(email="ada@example.com", given_name="Ada"),
-        duplicate_option="Email", tag_ids=["101", "103"], performed_by=staff_user,
+        account=account,
+        contact=ContactInput(email="ada@example.com", given_name="Ada"),
+        duplicate_option="Email",
+        tag_ids=["101", "103"],
+        performed_by=staff_user,
     )
     assert result.created and result.contact_id == "1001"
     assert result.message == "Created contact #1001 in Alpine Bakery"
@@ -22,35 +26,73 @@ def test_a_new_email_creates_a_contact_applies_tags_and_records_it(account, fake
     assert post[2] == {"duplicate_option": "Email"}
     assert fake_keap.applied == {"1001": {"101", "103"}}
     record = ContactUpsert.objects.get()
-    assert (record.status, record.outcome, record.keap_contact_id, record.attempts) == ("succeeded", "created", "1001", 1)
-    assert record.payload == post[3] and record.tag_ids == ["101", "103"] and record.performed_by == staff_user
+    assert (record.status, record.outcome, record.keap_contact_id, record.attempts) == (
+        "succeeded",
+        "created",
+        "1001",
+        1,
+    )
+    assert (
+        record.payload == post[3] and record.tag_ids == ["101", "103"] and record.performed_by == staff_user
+    )
 
 
 def test_the_lookup_before_the_upsert_asks_for_the_exact_email(account, fake_keap):
-    contact_upsert(account=account, contact=ContactInput(email="a+b@example.com"), duplicate_option="Email",
-                   tag_ids=[], performed_by=None)
+    contact_upsert(
+        account=account,
+        contact=ContactInput(email="a+b@example.com"),
+        duplicate_option="Email",
+        tag_ids=[],
+        performed_by=None,
+    )
     get = fake_keap.calls_to("GET", "/v2/contacts")[0]
     assert get[2]["filter"] == "email==a+b@example.com"  # requests URL-encodes it (+ -> %2B)
 
 
 def test_an_existing_contact_is_updated_with_its_other_slots_and_stored_email(account, fake_keap):
-    fake_keap.contacts.append({"id": "77", "email_addresses": [
-        {"email": "Erin@Example.com", "field": "EMAIL1"}, {"email": "erin2@example.com", "field": "EMAIL2"}]})
-    result = contact_upsert(account=account, contact=ContactInput(email="erin@example.com"),
-                            duplicate_option="Email", tag_ids=[], performed_by=None)
+    fake_keap.contacts.append(
+        {
+            "id": "77",
+            "email_addresses": [
+                {"email": "Erin@Example.com", "field": "EMAIL1"},
+                {"email": "erin2@example.com", "field": "EMAIL2"},
+            ],
+        }
+    )
+    result = contact_upsert(
+        account=account,
+        contact=ContactInput(email="erin@example.com"),
+        duplicate_option="Email",
+        tag_ids=[],
+        performed_by=None,
+    )
     assert not result.created and result.contact_id == "77"
     assert result.message == "Updated contact #77 in Alpine Bakery"
     assert result.payload["email_addresses"] == [
-        {"email": "Erin@Example.com", "field": "EMAIL1"}, {"email": "erin2@example.com", "field": "EMAIL2"}]
+        {"email": "Erin@Example.com", "field": "EMAIL1"},
+        {"email": "erin2@example.com", "field": "EMAIL2"},
+    ]
 
 
 def test_the_same_submission_key_never_calls_keap_twice(account, fake_keap):
     key = uuid.uuid4()
-    first = contact_upsert(account=account, contact=ContactInput(email="ada@example.com"),
-                           duplicate_option="Email", tag_ids=[], performed_by=None, submission_key=key)
+    first = contact_upsert(
+        account=account,
+        contact=ContactInput(email="ada@example.com"),
+        duplicate_option="Email",
+        tag_ids=[],
+        performed_by=None,
+        submission_key=key,
+    )
     calls = len(fake_keap.calls)
-    again = contact_upsert(account=account, contact=ContactInput(email="ada@example.com"),
-                           duplicate_option="Email", tag_ids=[], performed_by=None, submission_key=key)
+    again = contact_upsert(
+        account=account,
+        contact=ContactInput(email="ada@example.com"),
+        duplicate_option="Email",
+        tag_ids=[],
+        performed_by=None,
+        submission_key=key,
+    )
     assert again.replayed and again.upsert.pk == first.upsert.pk
     assert len(fake_keap.calls) == calls
     assert ContactUpsert.objects.count() == 1
@@ -59,21 +101,35 @@ def test_the_same_submission_key_never_calls_keap_twice(account, fake_keap):
 @pytest.mark.parametrize(
     ("error", "raised", "message_part"),
     [
-        (KeapValidationError("BILLING Region is invalid", status=400), KeapRejected, "BILLING Region is invalid"),
+        (
+            KeapValidationError("BILLING Region is invalid", status=400),
+            KeapRejected,
+            "BILLING Region is invalid",
+        ),
         (KeapThrottled("Quota Exceeded", status=429), TryAgainLater, "limiting"),
         (KeapUnavailable("HTTP 503", status=503), TryAgainLater, "try again"),
         (KeapAuthError("Invalid Access Token", status=401), ReconnectNeeded, "reconnect"),
     ],
 )
-def test_a_keap_error_leaves_a_failed_record_and_raises_the_service_error(account, fake_keap, error, raised,
-                                                                         message_part):
+def test_a_keap_error_leaves_a_failed_record_and_raises_the_service_error(
+    account, fake_keap, error, raised, message_part
+):
     fake_keap.fail[("POST", "/v2/contacts")] = error
     with pytest.raises(raised) as caught:
-        contact_upsert(account=account, contact=ContactInput(email="ada@example.com", country_code="USA",
-                                                             region_code="US-CA"),
-                       duplicate_option="Email", tag_ids=[], performed_by=None)
+        contact_upsert(
+            account=account,
+            contact=ContactInput(email="ada@example.com", country_code="USA", region_code="US-CA"),
+            duplicate_option="Email",
+            tag_ids=[],
+            performed_by=None,
+        )
     record = ContactUpsert.objects.get()
-    assert record.status == "failed" and record.attempts == 1 and record.outcome == "" and record.keap_contact_id == ""
+    assert (
+        record.status == "failed"
+        and record.attempts == 1
+        and record.outcome == ""
+        and record.keap_contact_id == ""
+    )
     assert message_part.lower() in record.error_message.lower()
     assert record.error_message == caught.value.message
     assert record.payload["addresses"][0]["region_code"] == "US-CA"  # what would have been sent
@@ -82,8 +138,13 @@ def test_a_keap_error_leaves_a_failed_record_and_raises_the_service_error(accoun
 def test_a_region_rejection_names_the_state_field(account, fake_keap):
     fake_keap.fail[("POST", "/v2/contacts")] = KeapValidationError("BILLING Region is invalid", status=400)
     with pytest.raises(KeapRejected) as caught:
-        contact_upsert(account=account, contact=ContactInput(email="ada@example.com"), duplicate_option="Email",
-                       tag_ids=[], performed_by=None)
+        contact_upsert(
+            account=account,
+            contact=ContactInput(email="ada@example.com"),
+            duplicate_option="Email",
+            tag_ids=[],
+            performed_by=None,
+        )
     assert caught.value.field == "region_code"
 
 
@@ -101,16 +162,26 @@ def test_a_region_rejection_names_the_state_field(account, fake_keap):
 def test_keap_messages_are_attributed_to_form_fields(account, fake_keap, message, field):
     fake_keap.fail[("POST", "/v2/contacts")] = KeapValidationError(message, status=400)
     with pytest.raises(KeapRejected) as caught:
-        contact_upsert(account=account, contact=ContactInput(email="ada@example.com"), duplicate_option="Email",
-                       tag_ids=[], performed_by=None)
+        contact_upsert(
+            account=account,
+            contact=ContactInput(email="ada@example.com"),
+            duplicate_option="Email",
+            tag_ids=[],
+            performed_by=None,
+        )
     assert caught.value.field == field
 
 
 def test_an_auth_failure_marks_the_account_for_reconnecting(account, fake_keap):
     fake_keap.fail[("GET", "/v2/contacts")] = KeapAuthError("Invalid Access Token", status=401)
     with pytest.raises(ReconnectNeeded):
-        contact_upsert(account=account, contact=ContactInput(email="ada@example.com"), duplicate_option="Email",
-                       tag_ids=[], performed_by=None)
+        contact_upsert(
+            account=account,
+            contact=ContactInput(email="ada@example.com"),
+            duplicate_option="Email",
+            tag_ids=[],
+            performed_by=None,
+        )
     account.refresh_from_db()
     assert account.status == ConnectedAccount.Status.NEEDS_RECONNECT
     assert ContactUpsert.objects.get().status == "failed"
@@ -120,8 +191,13 @@ def test_an_auth_failure_marks_the_account_for_reconnecting(account, fake_keap):
 def test_an_inactive_account_leaves_a_failed_record_and_no_call(make_account, fake_keap):
     account = make_account(status=ConnectedAccount.Status.NEEDS_RECONNECT)
     with pytest.raises(AccountUnavailable):
-        contact_upsert(account=account, contact=ContactInput(email="ada@example.com"), duplicate_option="Email",
-                       tag_ids=[], performed_by=None)
+        contact_upsert(
+            account=account,
+            contact=ContactInput(email="ada@example.com"),
+            duplicate_option="Email",
+            tag_ids=[],
+            performed_by=None,
+        )
     assert ContactUpsert.objects.get().status == "failed"
     assert fake_keap.calls == []
 
@@ -129,13 +205,23 @@ def test_an_inactive_account_leaves_a_failed_record_and_no_call(make_account, fa
 def test_retry_sends_again_through_the_same_steps_and_completes_the_record(account, fake_keap, staff_user):
     fake_keap.fail[("POST", "/v2/contacts")] = [KeapUnavailable("HTTP 503", status=503)]
     with pytest.raises(TryAgainLater):
-        contact_upsert(account=account, contact=ContactInput(email="ada@example.com", phone_number="123"),
-                       duplicate_option="Email", tag_ids=["102"], performed_by=None)
+        contact_upsert(
+            account=account,
+            contact=ContactInput(email="ada@example.com", phone_number="123"),
+            duplicate_option="Email",
+            tag_ids=["102"],
+            performed_by=None,
+        )
     record = ContactUpsert.objects.get()
     result = contact_upsert_retry(upsert=record, performed_by=staff_user)
     record.refresh_from_db()
     assert result.created
-    assert (record.status, record.outcome, record.attempts, record.error_message) == ("succeeded", "created", 2, "")
+    assert (record.status, record.outcome, record.attempts, record.error_message) == (
+        "succeeded",
+        "created",
+        2,
+        "",
+    )
     assert record.performed_by == staff_user
     assert fake_keap.contacts[0]["phone_numbers"] == [{"field": "PHONE1", "number": "123"}]
     assert fake_keap.applied == {record.keap_contact_id: {"102"}}
@@ -144,8 +230,13 @@ def test_retry_sends_again_through_the_same_steps_and_completes_the_record(accou
 def test_a_contact_saved_but_not_tagged_is_failed_with_its_id_and_stays_created_on_retry(account, fake_keap):
     fake_keap.fail[("POST", "/v2/tags/103/contacts:applyTags")] = [KeapUnavailable("HTTP 503", status=503)]
     with pytest.raises(TryAgainLater):
-        contact_upsert(account=account, contact=ContactInput(email="ada@example.com"), duplicate_option="Email",
-                       tag_ids=["103"], performed_by=None)
+        contact_upsert(
+            account=account,
+            contact=ContactInput(email="ada@example.com"),
+            duplicate_option="Email",
+            tag_ids=["103"],
+            performed_by=None,
+        )
     record = ContactUpsert.objects.get()
     assert (record.status, record.outcome, record.keap_contact_id) == ("failed", "created", "1001")
     contact_upsert_retry(upsert=record, performed_by=None)
@@ -157,13 +248,23 @@ def test_a_contact_saved_but_not_tagged_is_failed_with_its_id_and_stays_created_
 def test_retry_refuses_a_succeeded_upsert(account, fake_keap):
     from connectors.errors import ConnectorError
 
-    result = contact_upsert(account=account, contact=ContactInput(email="ada@example.com"), duplicate_option="Email",
-                            tag_ids=[], performed_by=None)
+    result = contact_upsert(
+        account=account,
+        contact=ContactInput(email="ada@example.com"),
+        duplicate_option="Email",
+        tag_ids=[],
+        performed_by=None,
+    )
     with pytest.raises(ConnectorError):
         contact_upsert_retry(upsert=result.upsert, performed_by=None)
 
 
 def test_email_and_name_and_company_is_not_offered(account, fake_keap):
     with pytest.raises(ValueError):
-        contact_upsert(account=account, contact=ContactInput(email="a@x.com"), duplicate_option="EmailAndNameAndCompany",
-                       tag_ids=[], performed_by=None)
+        contact_upsert(
+            account=account,
+            contact=ContactInput(email="a@x.com"),
+            duplicate_option="EmailAndNameAndCompany",
+            tag_ids=[],
+            performed_by=None,
+        )

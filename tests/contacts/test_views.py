@@ -1,4 +1,5 @@
 """The contact pages with Keap stubbed: form, round trips, double submission, results, list, retry."""
+
 import pytest
 from django.urls import reverse
 
@@ -54,8 +55,9 @@ def test_a_successful_post_redirects_to_the_result(account, fake_keap, staff_cli
     assert f"{NEW}?account={account.pk}" in html  # straight to a fresh form for the same account
 
 
-def test_a_second_post_with_the_same_key_shows_the_first_result_without_calling_keap(account, fake_keap,
-                                                                                  staff_client):
+def test_a_second_post_with_the_same_key_shows_the_first_result_without_calling_keap(
+    account, fake_keap, staff_client
+):
     data = form_data(account)
     staff_client.post(NEW, data)
     posts = len(fake_keap.calls_to("POST"))
@@ -75,7 +77,8 @@ def test_form_errors_keep_what_was_typed(account, fake_keap, staff_client):
 
 def test_keap_rejecting_the_email_puts_the_message_on_the_email_field(account, fake_keap, staff_client):
     fake_keap.fail[("POST", "/v2/contacts")] = KeapValidationError(
-        "EMAIL1 'ada@example.com' is not a valid email address", status=400)
+        "EMAIL1 'ada@example.com' is not a valid email address", status=400
+    )
     data = form_data(account)
     response = staff_client.post(NEW, data)
     form = response.context["form"]
@@ -90,23 +93,35 @@ def test_keap_unavailable_says_try_again_and_the_new_key_sends_again(account, fa
     assert "send it again in a moment" in response.content.decode()
     again = form_data(account, submission_key=str(response.context["form"]["submission_key"].value()))
     assert staff_client.post(NEW, again).status_code == 302
-    assert list(ContactUpsert.objects.order_by("pk").values_list("status", flat=True)) == ["failed", "succeeded"]
+    assert list(ContactUpsert.objects.order_by("pk").values_list("status", flat=True)) == [
+        "failed",
+        "succeeded",
+    ]
 
 
 def test_the_provinces_fragment(account, fake_keap, staff_client):
     url = reverse("connectors:contact_provinces")
     answer = staff_client.get(url, {"account": account.pk, "country": "USA"}).json()
-    assert answer["provinces"] == [{"code": "US-CA", "name": "California"}, {"code": "US-CO", "name": "Colorado"}]
+    assert answer["provinces"] == [
+        {"code": "US-CA", "name": "California"},
+        {"code": "US-CO", "name": "Colorado"},
+    ]
     assert staff_client.get(url, {"account": account.pk, "country": "ATA"}).json()["message"] == (
-        "Keap lists no states or provinces for Antarctica.")
+        "Keap lists no states or provinces for Antarctica."
+    )
     assert staff_client.get(url, {"account": account.pk, "country": "XXX"}).json()["provinces"] == []
     assert staff_client.get(url, {"account": 999, "country": "USA"}).status_code == 404
 
 
 def test_the_list_filters_by_status_and_pages(account, fake_keap, staff_client):
     for i in range(30):
-        ContactUpsert.objects.create(account=account, email=f"p{i}@example.com", payload={},
-                                     status="failed" if i % 3 == 0 else "succeeded", outcome="created")
+        ContactUpsert.objects.create(
+            account=account,
+            email=f"p{i}@example.com",
+            payload={},
+            status="failed" if i % 3 == 0 else "succeeded",
+            outcome="created",
+        )
     page = staff_client.get(reverse("connectors:upsert_list"), {"status": "failed"})
     assert len(page.context["page"].object_list) == 10
     assert all(u.status == "failed" for u in page.context["page"].object_list)
