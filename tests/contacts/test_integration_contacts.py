@@ -308,3 +308,30 @@ def test_with_keap_down_the_last_good_lists_are_used_with_a_notice(
     page = staff_client.get(NEW).content.decode()
     assert "Showing the copy read on" in page
     assert '<option value="CAN">Canada</option>' in page
+
+
+def test_a_shared_email_updates_the_contact_keaps_duplicate_check_picks_and_keeps_its_phone(
+    connected_account, staff_client, sandbox
+):
+    before = {c["given_name"]: c for c in keap_contacts(sandbox, sb.SHARED_EMAIL)}
+    response = send(
+        staff_client,
+        connected_account,
+        email=sb.SHARED_EMAIL,
+        given_name="Sasha",
+        family_name="Shared",
+        job_title="Baker",
+        duplicate_option="EmailAndName",
+    )
+    assert response.status_code == 302
+    record = ContactUpsert.objects.get()
+    assert (record.outcome, record.keap_contact_id) == ("updated", before["Sasha"]["id"])
+    after = {c["given_name"]: c for c in keap_contacts(sandbox, sb.SHARED_EMAIL)}
+    assert after["Sasha"]["job_title"] == "Baker"
+    assert after["Sasha"]["phone_numbers"][0]["number"] == "303-555-2002"  # not typed, kept
+    assert "job_title" not in after["Sam"]
+
+    send(staff_client, connected_account, email=sb.SHARED_EMAIL, given_name="Sam", job_title="Owner")
+    oldest = min(before.values(), key=lambda c: int(c["id"]))
+    assert ContactUpsert.objects.latest("pk").keap_contact_id == oldest["id"]  # "Email": the oldest match
+    assert len(keap_contacts(sandbox, sb.SHARED_EMAIL)) == 2

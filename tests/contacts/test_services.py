@@ -268,3 +268,44 @@ def test_email_and_name_and_company_is_not_offered(account, fake_keap):
             tag_ids=[],
             performed_by=None,
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pending_record_is_committed_before_keap_is_called_outside_any_transaction(account, fake_keap):
+    from django.db import connection
+
+    seen = {}
+    answer = fake_keap._answer
+
+    def spy(method, path, params, json):
+        if method == "POST" and path == "/v2/contacts":
+            seen["in_transaction"] = connection.in_atomic_block
+            seen["record"] = ContactUpsert.objects.values("status", "attempts", "email").get()
+        return answer(method, path, params, json)
+
+    fake_keap._answer = spy
+    contact_upsert(
+        account=account,
+        contact=ContactInput(email="ada@example.com"),
+        duplicate_option="Email",
+        tag_ids=[],
+        performed_by=None,
+    )
+    assert seen == {
+        "in_transaction": False,
+        "record": {"status": "pending", "attempts": 0, "email": "ada@example.com"},
+    }
+
+
+def test_an_unexpected_crash_after_the_record_leaves_it_failed_not_lost(account, fake_keap):
+    fake_keap._answer = lambda *args: (_ for _ in ()).throw(RuntimeError("boom"))
+    with pytest.raises(RuntimeError):
+        contact_upsert(
+            account=account,
+            contact=ContactInput(email="ada@example.com"),
+            duplicate_option="Email",
+            tag_ids=[],
+            performed_by=None,
+        )
+    record = ContactUpsert.objects.get()
+    assert (record.status, record.error_message) == ("failed", "Unexpected error: RuntimeError")
