@@ -179,16 +179,20 @@ def contact_upsert(
 
 
 def contact_upsert_retry(*, upsert: ContactUpsert, performed_by=None) -> UpsertResult:
-    """Send a failed (or stuck pending, see `contact_upsert_can_retry`) upsert again, through the same steps as the first time.
+    """Send a failed (or stuck pending) upsert again, through the same steps as the first time.
 
     The contact is rebuilt from the slots the first attempt owned (EMAIL1, PHONE1, BILLING and the
-    names) and merged again with the contact as Keap holds it now. Raises like `contact_upsert`.
+    names) and merged again with the contact as Keap holds it now. `performed_by` stays the person
+    who entered the contact; the one retrying is logged (and recorded only when nobody was).
+    Raises like `contact_upsert`.
     """
     if upsert.status == ContactUpsert.Status.SUCCEEDED:
         raise ConnectorError(f"{upsert.email} was already sent successfully; there is nothing to retry.")
     if not contact_upsert_can_retry(upsert=upsert):
         raise ConnectorError(f"{upsert.email} is being sent right now; look again in a moment.")
-    if performed_by is not None and getattr(performed_by, "pk", None):
+    retried_by = getattr(performed_by, "pk", None)
+    logger.info("Upsert %s retried by user %s (attempt %s)", upsert.pk, retried_by, upsert.attempts + 1)
+    if retried_by and upsert.performed_by_id is None:
         ContactUpsert.objects.filter(pk=upsert.pk).update(performed_by=performed_by)
         upsert.performed_by = performed_by
     return _upsert_send(upsert=upsert, contact=contact_input_from_payload(payload=upsert.payload))

@@ -309,3 +309,18 @@ def test_an_unexpected_crash_after_the_record_leaves_it_failed_not_lost(account,
         )
     record = ContactUpsert.objects.get()
     assert (record.status, record.error_message) == ("failed", "Unexpected error: RuntimeError")
+
+
+def test_retry_keeps_the_person_who_entered_the_contact(account, fake_keap, staff_user, django_user_model):
+    fake_keap.fail[("POST", "/v2/contacts")] = [KeapUnavailable("HTTP 503", status=503)]
+    with pytest.raises(TryAgainLater):
+        contact_upsert(
+            account=account,
+            contact=ContactInput(email="ada@example.com"),
+            duplicate_option="Email",
+            tag_ids=[],
+            performed_by=staff_user,
+        )
+    other = django_user_model.objects.create_user(username="other", is_staff=True)
+    contact_upsert_retry(upsert=ContactUpsert.objects.get(), performed_by=other)
+    assert ContactUpsert.objects.get().performed_by == staff_user
