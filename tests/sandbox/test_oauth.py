@@ -227,7 +227,7 @@ def test_access_token_lifetime_is_configurable():
 def test_client_credentials_come_from_the_environment():
     env = {"KEAP_SANDBOX_CLIENT_ID": "env-id", "KEAP_SANDBOX_CLIENT_SECRET": "env-secret"}
     with SandboxServer(env=env) as server:
-        assert any("client_id=env-id" in line and "env-secret" in line for line in server.output)
+        assert "client_secret=env-secret" in server.wait_for_output("client_id=env-id")
         code = oauth_dance(server.url, REDIRECT, BOB, client_id="env-id")
         assert exchange_code(server.url, code, REDIRECT, client_id="env-id",
                              client_secret="env-secret").status_code == 200

@@ -89,6 +89,17 @@ class SandboxServer:
             raise RuntimeError("The Keap sandbox did not start:\n" + "\n".join(self.output))
         return self
 
+    def wait_for_output(self, text: str, timeout: float = 5.0) -> str:
+        """The first line of the server's output that contains `text` (waits for it to be printed)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in list(self.output):
+                if text in line:
+                    return line
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not in the sandbox's output:\n" + "\n".join(self.output))
+            time.sleep(0.02)
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
