@@ -1,15 +1,18 @@
-"""The contact form in Chromium: provinces follow the country without a reload, and it sends once."""
+"""The contact form in Chromium: provinces follow the country without a reload, and it sends once.
+
+(Part of the contact form's tests, tests/contacts/; here because the browser fixtures live in this
+directory's conftest.)
+"""
 
 import pytest
 
 from connectors.models import ContactUpsert
-from tests.browser.conftest import chromium, page  # noqa: F401  (the browser fixtures)
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def signed_in_page(page, live_server, staff_client, connected_account):  # noqa: F811
+def signed_in_page(page, live_server, staff_client, connected_account):
     page.context.add_cookies(
         [{"name": "sessionid", "value": staff_client.cookies["sessionid"].value, "url": live_server.url}]
     )
