@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Div, Fieldset, Layout, Row
 from django import forms
+from django.utils.choices import BaseChoiceIterator
+from django.utils.functional import cached_property
 
 from . import lookups, selectors
 from .models import ConnectedAccount
 from .services.contacts import ContactInput
+from .widgets import LongSelect
 
 DUPLICATE_CHOICES = [("Email", "Email"), ("EmailAndName", "Email and name")]
 PHONE_TYPES = [("", "—"), ("Work", "Work"), ("Home", "Home"), ("Mobile", "Mobile"), ("Other", "Other")]
@@ -48,10 +52,10 @@ class ContactForm(forms.Form):
     line2 = forms.CharField(label="Address line 2", max_length=75, required=False)
     city = forms.CharField(label="City", max_length=50, required=False)
     postal_code = forms.CharField(label="Postal code", max_length=15, required=False)
-    country_code = forms.ChoiceField(label="Country", required=False)
+    country_code = forms.ChoiceField(label="Country", required=False, widget=LongSelect)
     # A Select whose value is checked in clean() against the chosen country's provinces, so that a
     # region of another country gets a message that says so.
-    region_code = forms.CharField(label="State/province", required=False, widget=forms.Select)
+    region_code = forms.CharField(label="State/province", required=False, widget=LongSelect)
     duplicate_option = forms.ChoiceField(
         label="Duplicate check",
         choices=DUPLICATE_CHOICES,
@@ -67,9 +71,10 @@ class ContactForm(forms.Form):
         super().__init__(*args, **kwargs)
         accounts = selectors.connected_account_active_list()
         self.fields["account"].queryset = accounts
+        self.active_accounts = list(accounts)  # read once: the choice, the cache key, "any at all?"
         if not self.is_bound and "submission_key" not in self.initial:
             self.initial["submission_key"] = uuid.uuid4()
-        self.chosen_account = self._chosen_account(accounts)
+        self.chosen_account = self._chosen_account()
         if self.chosen_account is not None and not self.is_bound:
             self.initial.setdefault("account", self.chosen_account.pk)
         self.countries = self.tags = self.provinces = None
@@ -80,7 +85,10 @@ class ContactForm(forms.Form):
         if self.countries is not None and self.country in self.countries.codes:
             self.provinces = lookups.lookup_provinces(account=self.chosen_account, country_code=self.country)
         self._set_choices()
-        self.helper = self._helper()
+
+    @cached_property
+    def helper(self) -> FormHelper:  # built only when the fields are rendered (not on a cache hit)
+        return self._helper()
 
     # -- what the form resolves from its data ---------------------------------------------------
     def _value(self, name: str):
@@ -93,16 +101,32 @@ class ContactForm(forms.Form):
         value = self.initial.get(name, self.fields[name].initial)
         return value if value is not None else ""
 
-    def _chosen_account(self, accounts) -> ConnectedAccount | None:
+    def _chosen_account(self) -> ConnectedAccount | None:
         raw = self._value("account")
         raw = getattr(raw, "pk", raw)
         if raw not in (None, ""):
             try:
-                return accounts.filter(pk=int(raw)).first()
+                pk = int(raw)
             except (TypeError, ValueError):
                 return None
-        only = list(accounts[:2])
-        return only[0] if len(only) == 1 else None
+            return next((account for account in self.active_accounts if account.pk == pk), None)
+        return self.active_accounts[0] if len(self.active_accounts) == 1 else None
+
+    @cached_property
+    def render_cache_key(self) -> str | None:
+        """A key under which the page may cache this form's rendered fields, or None.
+
+        Only an untouched form qualifies (nothing typed, only the account chosen) whose lists are
+        fresh: the fields' HTML then depends on the account, when its countries and tags were read,
+        and the accounts on offer. Rendering them costs far more than the rest of the page.
+        """
+        if self.is_bound or set(self.initial) - {"account", "submission_key"} or self.chosen_account is None:
+            return None
+        if any(lk is None or lk.stale or not lk.available for lk in (self.countries, self.tags)):
+            return None
+        accounts = tuple((a.pk, str(a)) for a in self.active_accounts)
+        parts = (self.chosen_account.pk, self.countries.fetched_at, self.tags.fetched_at, accounts)
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
 
     @property
     def lookup_notices(self) -> list[str]:
@@ -118,15 +142,16 @@ class ContactForm(forms.Form):
     def _set_choices(self):
         countries = self.countries.as_choices() if self.countries else []
         country = self.fields["country_code"]
-        country.choices = [("", "—")] + countries
-        # Shown (and refused) as typed: the field's own choices stay Keap's.
-        country.widget.choices = [("", "—")] + _keep_typed(countries, self._value("country_code"))
-        self.fields["tag_ids"].choices = self.tags.as_choices() if self.tags else []
+        country.choices = FlatChoices([("", "—"), *countries])
+        shown = _keep_typed(countries, self._value("country_code"))
+        if len(shown) != len(countries):  # shown (and refused) as typed: the field's choices stay Keap's
+            country.widget.choices = FlatChoices([("", "—"), *shown])
+        self.fields["tag_ids"].choices = FlatChoices(self.tags.as_choices() if self.tags else [])
 
         region = self.fields["region_code"]
         provinces = self.provinces.as_choices() if self.provinces else []
-        region.widget.choices = [("", "—")] + _keep_typed(
-            provinces, self._value("region_code"), country=self.country
+        region.widget.choices = FlatChoices(
+            [("", "—"), *_keep_typed(provinces, self._value("region_code"), country=self.country)]
         )
         if not self.country:
             region.help_text = "Choose a country first."
@@ -181,8 +206,7 @@ class ContactForm(forms.Form):
             '<button type="submit" name="_refresh" value="{what}" formnovalidate '
             'class="btn btn-outline-secondary js-hide">{label}</button>'
         )
-        helper.layout = Layout(
-            "submission_key",
+        helper.layout = Layout(  # submission_key is rendered by the page, outside the cached fields
             Row(
                 Column("account", css_class="col-md-8"),
                 Column(
@@ -218,6 +242,23 @@ class ContactForm(forms.Form):
             ),
         )
         return helper
+
+
+class FlatChoices(BaseChoiceIterator):
+    """(value, label) pairs that are already flat and normalized.
+
+    Django normalizes every list given as choices, item by item; Keap's ~250 countries made that a
+    large part of the contact form's cost. Lookups are flat pairs of strings, so nothing is lost.
+    """
+
+    def __init__(self, pairs: list[tuple[str, str]]):
+        self.pairs = pairs
+
+    def __iter__(self):
+        return iter(self.pairs)
+
+    def __len__(self):
+        return len(self.pairs)
 
 
 def _keep_typed(choices: list[tuple[str, str]], value, *, country: str = "") -> list[tuple[str, str]]:

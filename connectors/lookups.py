@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -56,15 +57,19 @@ class Lookup:
     fetched_at: datetime | None = None
     notice: str = ""  # set when stale or unavailable: what a person should be told
 
-    @property
-    def codes(self) -> set[str]:
-        return {c.code for c in self.choices}
+    @cached_property
+    def codes(self) -> frozenset[str]:
+        return frozenset(c.code for c in self.choices)
 
     def name_of(self, code: str) -> str:
         return next((c.name for c in self.choices if c.code == code), code)
 
+    @cached_property
+    def _pairs(self) -> tuple[tuple[str, str], ...]:
+        return tuple((c.code, c.name) for c in self.choices)
+
     def as_choices(self) -> list[tuple[str, str]]:
-        return [(c.code, c.name) for c in self.choices]
+        return list(self._pairs)
 
 
 # -- the lists ------------------------------------------------------------------------------------
@@ -145,7 +150,7 @@ def _lookup(*, account: ConnectedAccount, name: str, kind: str, fetch) -> Lookup
     fresh_key = _fresh_key(account, name)
     cached = cache.get(fresh_key)
     if cached is not None:
-        return _from_cached(kind, cached)
+        return _from_cached_memo(fresh_key, kind, cached)
     failed_key = f"{fresh_key}:failed"
     error = cache.get(failed_key)  # Keap failed moments ago: don't make every page wait for it again
     if error is None:
@@ -184,6 +189,22 @@ def _from_cached(kind: str, stored: dict, *, stale: bool = False, notice: str = 
         fetched_at=datetime.fromtimestamp(stored["fetched_at"], tz=UTC),
         notice=notice,
     )
+
+
+# The Lookup built from a fresh copy, per process: a copy under one key with one `fetched_at` never
+# changes, so the ~250 countries are not rebuilt on every page. Bounded; cleared when full.
+_MEMO: dict[tuple[str, float], Lookup] = {}
+_MEMO_SIZE = 512
+
+
+def _from_cached_memo(fresh_key: str, kind: str, stored: dict) -> Lookup:
+    memo_key = (fresh_key, stored["fetched_at"])
+    lookup = _MEMO.get(memo_key)
+    if lookup is None:
+        if len(_MEMO) >= _MEMO_SIZE:
+            _MEMO.clear()
+        lookup = _MEMO[memo_key] = _from_cached(kind, stored)
+    return lookup
 
 
 def _generation_key(account: ConnectedAccount) -> str:

@@ -174,7 +174,7 @@ def _form_page(
         FORM_TEMPLATE,
         {
             "form": form,
-            "accounts_exist": form.fields["account"].queryset.exists(),
+            "accounts_exist": bool(form.active_accounts),
             "failure": failure,
             "failure_kind": _failure_kind(failure),
             "failed_account": account,
