@@ -31,6 +31,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # DATABASES
 # ------------------------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Keep connections open between requests (seconds); health-checked before reuse.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the page views read while a worker writes; IMMEDIATE takes the write lock up front
     # so that concurrent writers queue (for `timeout` seconds) instead of failing mid-transaction.
@@ -121,6 +124,8 @@ WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 
 # SECURITY
 # ------------------------------------------------------------------------------
+# Sessions live in the database and are read through the cache (one query fewer per page).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
