@@ -319,6 +319,8 @@ def contact_match(
 def _upsert_record_create(
     *, account, contact, duplicate_option, tag_ids, performed_by, submission_key
 ) -> ContactUpsert:
+    # Committed before Keap is called; atomic so that a duplicate key only undoes this INSERT
+    # (a savepoint) when a caller holds a transaction.
     with transaction.atomic():
         return ContactUpsert.objects.create(
             account=account,
@@ -437,7 +439,6 @@ def _upsert_record_fail(upsert, *, attempts, error: ConnectorError, status, cont
     logger.warning("Upsert %s failed (%s): %s", upsert.pk, type(error).__name__, error.message)
 
 
-@transaction.atomic
 def _upsert_record_complete(upsert, *, status, outcome, contact_id, error_message, attempts) -> None:
     upsert.status = status
     upsert.outcome = outcome or ""
