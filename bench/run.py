@@ -11,7 +11,10 @@ ports, with a throwaway SQLite database, and prints:
     list fields replace what it stores), and the upsert itself; the bare side makes the same two.
     The ratio against the upsert POST alone is printed too, for what the lookup costs.
 (b) requests per second of the contact form page with a warm lookup cache divided by those of a
-    trivial Django view (/healthz) in the same server (target >= 0.5), and Keap calls per render (0).
+    trivial Django view in the same server (target >= 0.5), and Keap calls per render (0). Two trivial
+    views are measured: one behind the same staff-only rules as the form (the session and the user
+    are read, as for every page; bench/urls.py adds it), which is the like-for-like baseline, and
+    /healthz, which reads neither.
 (c) upserts per second for --bulk contacts sent by the service in one process.
 
 Not a test: nothing here asserts; it measures and prints.
@@ -94,7 +97,7 @@ def contact(i: int, run: str):
 
 
 def bench_service_vs_bare(account, user, access_token: str, sandbox_url: str, calls: int) -> dict:
-    from connectors.services.contacts import contact_payload_build, contact_upsert
+    from connectors.services.contacts import LOOKUP_FIELDS, contact_payload_build, contact_upsert
 
     http = bearer_session(access_token)
     contacts_url = f"{sandbox_url}/crm/rest/v2/contacts"
@@ -103,7 +106,7 @@ def bench_service_vs_bare(account, user, access_token: str, sandbox_url: str, ca
         c = contact(i, "bare-lookup" if lookup else "bare-post")
         started = time.perf_counter()
         if lookup:
-            http.get(contacts_url, params={"filter": f"email=={c.email}", "fields": "id"}, timeout=30).raise_for_status()
+            http.get(contacts_url, params={"filter": f"email=={c.email}", "fields": LOOKUP_FIELDS}, timeout=30).raise_for_status()
         http.post(contacts_url, params={"duplicate_option": "Email"}, json=contact_payload_build(contact=c),
                   timeout=30).raise_for_status()
         return time.perf_counter() - started
@@ -145,8 +148,9 @@ def start_app(port: int, env: dict) -> subprocess.Popen:
 
 
 def bench_form_render(account, control: SandboxControl, renders: int) -> dict:
+    """Sequential requests from one signed-in client, form page first, then the trivial views."""
     port = free_port()
-    app = start_app(port, {"DJANGO_DEBUG": "0"})
+    app = start_app(port, {"DJANGO_DEBUG": "0", "DJANGO_SETTINGS_MODULE": "bench.settings"})
     base = f"http://127.0.0.1:{port}"
     try:
         http = requests.Session()
@@ -169,9 +173,11 @@ def bench_form_render(account, control: SandboxControl, renders: int) -> dict:
         calls_before = control.counters()["total"]
         form_rps = rps(form_url)
         keap_calls = control.counters()["total"] - calls_before
-        trivial_rps = rps(f"{base}/healthz")
+        trivial_rps = rps(f"{base}/bench/trivial/")
+        health_rps = rps(f"{base}/healthz")
         http.close()
-        return {"form_rps": form_rps, "trivial_rps": trivial_rps, "keap_calls_per_render": keap_calls / (renders + 20)}
+        return {"form_rps": form_rps, "trivial_rps": trivial_rps, "health_rps": health_rps,
+                "keap_calls_per_render": keap_calls / (renders + 20)}
     finally:
         app.terminate()
         app.wait(timeout=10)
@@ -210,9 +216,11 @@ def main() -> None:
     print(f"    ratio service / bare = {a['service'] / a['bare']:.2f}  (target <= 1.3)")
     print(f"    for scale: the bare upsert POST alone: {a['post'] * 1000:.2f} ms; "
           f"service / bare POST alone = {a['service'] / a['post']:.2f}")
-    print(f"(b) contact form, warm lookup cache: {b['form_rps']:.0f} req/s; trivial view: {b['trivial_rps']:.0f} req/s")
-    print(f"    ratio form / trivial = {b['form_rps'] / b['trivial_rps']:.2f}  (target >= 0.5); "
-          f"Keap calls per form render = {b['keap_calls_per_render']:g}")
+    print(f"(b) contact form, warm lookup cache: {b['form_rps']:.0f} req/s; trivial staff-only view: "
+          f"{b['trivial_rps']:.0f} req/s; /healthz (no session, no user): {b['health_rps']:.0f} req/s")
+    print(f"    ratio form / trivial staff-only view = {b['form_rps'] / b['trivial_rps']:.2f}  (target >= 0.5); "
+          f"form / healthz = {b['form_rps'] / b['health_rps']:.2f}")
+    print(f"    Keap calls per form render = {b['keap_calls_per_render']:g}")
     print(f"(c) {args.bulk} contacts through contact_upsert in one process: {c:.0f} upserts/s")
 
 
