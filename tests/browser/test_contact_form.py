@@ -49,3 +49,49 @@ def test_provinces_follow_the_country_and_the_contact_is_sent_once(signed_in_pag
     ]
     assert (stored["addresses"][0]["country_code"], stored["addresses"][0]["region_code"]) == ("CAN", "CA-BC")
     assert len(sandbox.requests("/crm/rest/v2/contacts", "POST")) == 1
+
+
+def test_create_then_update_the_same_person_with_canada_and_british_columbia(
+    signed_in_page, live_server, sandbox
+):
+    browser = signed_in_page
+    browser.goto(f"{live_server.url}/contacts/new/")
+    browser.fill("#id_given_name", "Ada")
+    browser.fill("#id_family_name", "Lovelace")
+    browser.fill("#id_email", "ada@example.com")
+    browser.fill("#id_line1", "800 Robson St")
+    browser.fill("#id_city", "Vancouver")
+    browser.fill("#id_postal_code", "V6Z 2E7")
+    # The province list follows the country: the United States' first, then Canada's.
+    browser.select_option("#id_country_code", label="United States")
+    browser.wait_for_selector("#id_region_code option[value='US-CA']", state="attached")
+    browser.select_option("#id_country_code", label="Canada")
+    browser.wait_for_selector("#id_region_code option[value='CA-BC']", state="attached")
+    assert browser.locator("#id_region_code option[value='US-CA']").count() == 0
+    browser.select_option("#id_region_code", label="British Columbia")
+    browser.get_by_role("button", name="Send to Keap").click()
+    browser.wait_for_url("**/contacts/sent/*/")
+    created = browser.locator("#upsert-message").inner_text()
+    assert created.startswith("Created contact #") and "Alpine Bakery" in created
+
+    # The same person again, typed with other letter case: Keap updates the contact it has.
+    browser.get_by_role("link", name="Add another contact").click()
+    browser.fill("#id_given_name", "Augusta Ada")
+    browser.fill("#id_family_name", "Lovelace")
+    browser.fill("#id_email", "  ADA@Example.com ")
+    browser.get_by_role("button", name="Send to Keap").click()
+    browser.wait_for_url("**/contacts/sent/*/")
+    updated = browser.locator("#upsert-message").inner_text()
+    contact_id = created.split("#", 1)[1].split()[0]
+    assert updated.startswith(f"Updated contact #{contact_id} ")
+
+    [stored] = [
+        c for c in sandbox.contacts("sa101") if any(e["email"].lower() == "ada@example.com" for e in c["email_addresses"])
+    ]
+    assert stored["id"] == contact_id and stored["given_name"] == "Augusta Ada"
+    [billing] = [a for a in stored["addresses"] if a["field"] == "BILLING"]
+    assert (billing["country_code"], billing["region_code"]) == ("CAN", "CA-BC")  # kept: not retyped
+    assert list(ContactUpsert.objects.order_by("created_at").values_list("outcome", flat=True)) == [
+        "created",
+        "updated",
+    ]
