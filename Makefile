@@ -5,13 +5,13 @@ PY := $(VENV)/bin/python
 
 .PHONY: demo test test-postgres bench lint clean
 
-$(VENV)/.runtime: requirements.txt
+$(VENV)/.runtime: requirements.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 ## demo: set up, then run the app and the Keap sandbox together (Ctrl-C stops both)
@@ -26,6 +26,11 @@ test: $(VENV)/.dev
 ## test-postgres: the whole suite on PostgreSQL (token locking is only real there)
 test-postgres: $(VENV)/.dev
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/keapconnect} $(PY) -m pytest $(PYTEST_ARGS)
+
+## lint: ruff (style and common mistakes)
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 ## bench: the benchmarks under bench/ (not tests); prints ratios measured in one run
 bench: $(VENV)/.dev

@@ -19,6 +19,7 @@ ports, with a throwaway SQLite database, and prints:
 
 Not a test: nothing here asserts; it measures and prints.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -106,9 +107,15 @@ def bench_service_vs_bare(account, user, access_token: str, sandbox_url: str, ca
         c = contact(i, "bare-lookup" if lookup else "bare-post")
         started = time.perf_counter()
         if lookup:
-            http.get(contacts_url, params={"filter": f"email=={c.email}", "fields": LOOKUP_FIELDS}, timeout=30).raise_for_status()
-        http.post(contacts_url, params={"duplicate_option": "Email"}, json=contact_payload_build(contact=c),
-                  timeout=30).raise_for_status()
+            http.get(
+                contacts_url, params={"filter": f"email=={c.email}", "fields": LOOKUP_FIELDS}, timeout=30
+            ).raise_for_status()
+        http.post(
+            contacts_url,
+            params={"duplicate_option": "Email"},
+            json=contact_payload_build(contact=c),
+            timeout=30,
+        ).raise_for_status()
         return time.perf_counter() - started
 
     def service(i: int) -> float:
@@ -133,8 +140,20 @@ def bench_service_vs_bare(account, user, access_token: str, sandbox_url: str, ca
 def start_app(port: int, env: dict) -> subprocess.Popen:
     proc = subprocess.Popen(
         # The production server, one sync worker: one process, so one warm local-memory cache.
-        [sys.executable, "-m", "gunicorn", "keapconnect.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "keapconnect.wsgi",
+            "--workers",
+            "1",
+            "--bind",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -155,9 +174,16 @@ def bench_form_render(account, control: SandboxControl, renders: int) -> dict:
     try:
         http = requests.Session()
         page = http.get(f"{base}/signin/", timeout=10)
-        http.post(f"{base}/signin/", data={"username": "bench", "password": "bench-password-1",
-                                           "csrfmiddlewaretoken": CSRF_RE.search(page.text).group(1)},
-                  headers={"Referer": f"{base}/signin/"}, timeout=10).raise_for_status()
+        http.post(
+            f"{base}/signin/",
+            data={
+                "username": "bench",
+                "password": "bench-password-1",
+                "csrfmiddlewaretoken": CSRF_RE.search(page.text).group(1),
+            },
+            headers={"Referer": f"{base}/signin/"},
+            timeout=10,
+        ).raise_for_status()
         form_url = f"{base}/contacts/new/?account={account.pk}"
         first = http.get(form_url, timeout=30)  # fills the lookup cache of that server process
         assert first.status_code == 200 and "id_country_code" in first.text, first.status_code
@@ -176,8 +202,12 @@ def bench_form_render(account, control: SandboxControl, renders: int) -> dict:
         trivial_rps = rps(f"{base}/bench/trivial/")
         health_rps = rps(f"{base}/healthz")
         http.close()
-        return {"form_rps": form_rps, "trivial_rps": trivial_rps, "health_rps": health_rps,
-                "keap_calls_per_render": keap_calls / (renders + 20)}
+        return {
+            "form_rps": form_rps,
+            "trivial_rps": trivial_rps,
+            "health_rps": health_rps,
+            "keap_calls_per_render": keap_calls / (renders + 20),
+        }
     finally:
         app.terminate()
         app.wait(timeout=10)
@@ -211,15 +241,23 @@ def main() -> None:
         c = bench_bulk(account, user, args.bulk)
 
     print("keapconnect benchmark (Keap sandbox over loopback HTTP, SQLite, one run)")
-    print(f"(a) contact_upsert through the service: {a['service'] * 1000:.2f} ms; the same two bare HTTP calls "
-          f"(lookup + upsert): {a['bare'] * 1000:.2f} ms")
+    print(
+        f"(a) contact_upsert through the service: {a['service'] * 1000:.2f} ms; the same two bare HTTP calls "
+        f"(lookup + upsert): {a['bare'] * 1000:.2f} ms"
+    )
     print(f"    ratio service / bare = {a['service'] / a['bare']:.2f}  (target <= 1.3)")
-    print(f"    for scale: the bare upsert POST alone: {a['post'] * 1000:.2f} ms; "
-          f"service / bare POST alone = {a['service'] / a['post']:.2f}")
-    print(f"(b) contact form, warm lookup cache: {b['form_rps']:.0f} req/s; trivial staff-only view: "
-          f"{b['trivial_rps']:.0f} req/s; /healthz (no session, no user): {b['health_rps']:.0f} req/s")
-    print(f"    ratio form / trivial staff-only view = {b['form_rps'] / b['trivial_rps']:.2f}  (target >= 0.5); "
-          f"form / healthz = {b['form_rps'] / b['health_rps']:.2f}")
+    print(
+        f"    for scale: the bare upsert POST alone: {a['post'] * 1000:.2f} ms; "
+        f"service / bare POST alone = {a['service'] / a['post']:.2f}"
+    )
+    print(
+        f"(b) contact form, warm lookup cache: {b['form_rps']:.0f} req/s; trivial staff-only view: "
+        f"{b['trivial_rps']:.0f} req/s; /healthz (no session, no user): {b['health_rps']:.0f} req/s"
+    )
+    print(
+        f"    ratio form / trivial staff-only view = {b['form_rps'] / b['trivial_rps']:.2f}"
+        f"  (target >= 0.5); form / healthz = {b['form_rps'] / b['health_rps']:.2f}"
+    )
     print(f"    Keap calls per form render = {b['keap_calls_per_render']:g}")
     print(f"(c) {args.bulk} contacts through contact_upsert in one process: {c:.0f} upserts/s")
 

@@ -7,6 +7,7 @@ limits for the run (and resets the sandbox afterwards), connects Alice's sa101 t
 dance, then POSTs `/crm/rest/v2/contacts?duplicate_option=Email` `--count` times per thread setting,
 half of them new emails (201) and half repeats (200).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,16 @@ def body(i: int, run: int) -> dict:
         "family_name": "Mark",
         "email_addresses": [{"email": f"bench-{run}-{n}@example.com", "field": "EMAIL1"}],
         "phone_numbers": [{"number": f"555-01{n % 100:02d}", "field": "PHONE1"}],
-        "addresses": [{"field": "BILLING", "line1": f"{n} Main St", "locality": "Phoenix",
-                       "region_code": "US-AZ", "country_code": "USA", "postal_code": "85001"}],
+        "addresses": [
+            {
+                "field": "BILLING",
+                "line1": f"{n} Main St",
+                "locality": "Phoenix",
+                "region_code": "US-AZ",
+                "country_code": "USA",
+                "postal_code": "85001",
+            }
+        ],
     }
 
 
@@ -46,8 +55,9 @@ def measure(url: str, access_token: str, count: int, threads: int, run: int) -> 
         http = sessions[worker]
         for i in range(worker, count, threads):
             started = time.perf_counter()
-            response = http.post(endpoint, params={"duplicate_option": "Email"}, json=body(i, run),
-                                 timeout=30)
+            response = http.post(
+                endpoint, params={"duplicate_option": "Email"}, json=body(i, run), timeout=30
+            )
             latencies.append(time.perf_counter() - started)
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
 
@@ -72,8 +82,9 @@ def run(url: str, count: int, thread_settings: list[int]) -> list[dict]:
         raise SystemExit(f"refusing to benchmark {url}: loopback only")
     control = SandboxControl(url)
     control.reset()
-    control.limits(per_minute=10**9, per_second=10**9, per_day=10**9, tenant_per_minute=10**9,
-                   tenant_per_day=10**9)
+    control.limits(
+        per_minute=10**9, per_second=10**9, per_day=10**9, tenant_per_minute=10**9, tenant_per_day=10**9
+    )
     token = connect(url)["access_token"]
     try:
         return [measure(url, token, count, threads, run) for run, threads in enumerate(thread_settings)]
@@ -82,8 +93,9 @@ def run(url: str, count: int, thread_settings: list[int]) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", help="a running sandbox (default: start one)")
     parser.add_argument("--count", type=int, default=2000, help="upserts per thread setting (default 2000)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 8], help="client threads (default 1 8)")
@@ -96,9 +108,11 @@ def main() -> None:
         with SandboxServer() as server:
             results = run(server.url, args.count, args.threads)
     for r in results:
-        print(f"{r['threads']:>2} client thread(s): {r['count']} upserts in {r['seconds']} s = "
-              f"{r['upserts_per_second']} upserts/s (p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms) "
-              f"{r['statuses']}")
+        print(
+            f"{r['threads']:>2} client thread(s): {r['count']} upserts in {r['seconds']} s = "
+            f"{r['upserts_per_second']} upserts/s (p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms) "
+            f"{r['statuses']}"
+        )
 
 
 if __name__ == "__main__":

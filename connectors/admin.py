@@ -160,16 +160,36 @@ class ContactUpsertAdmin(admin.ModelAdmin):
     """Every upsert, as sent. Records are written by the service only: no adding, no editing."""
 
     list_display = [
-        "created_at", "email", "account", "status", "outcome", "keap_contact_id", "attempts", "performed_by"
+        "created_at",
+        "email",
+        "account",
+        "status",
+        "outcome",
+        "keap_contact_id",
+        "attempts",
+        "performed_by",
     ]
     list_filter = ["status", "outcome", "account"]
     search_fields = ["email"]
     list_select_related = ["account", "performed_by"]
     date_hierarchy = "created_at"
     actions = ["retry"]
-    fields = ["account", "email", "status", "outcome", "keap_contact_id", "error_message", "attempts",
-              "duplicate_option", "tag_ids", "pretty_payload", "submission_key", "performed_by", "created_at",
-              "updated_at"]
+    fields = [
+        "account",
+        "email",
+        "status",
+        "outcome",
+        "keap_contact_id",
+        "error_message",
+        "attempts",
+        "duplicate_option",
+        "tag_ids",
+        "pretty_payload",
+        "submission_key",
+        "performed_by",
+        "created_at",
+        "updated_at",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request):
@@ -180,14 +200,18 @@ class ContactUpsertAdmin(admin.ModelAdmin):
 
     @admin.display(description="Payload sent to Keap")
     def pretty_payload(self, obj: ContactUpsert):
-        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False, sort_keys=True))
+        return format_html(
+            "<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False, sort_keys=True)
+        )
 
     @admin.action(description="Retry the selected failed upserts", permissions=["view"])
     def retry(self, request, queryset: QuerySet[ContactUpsert]):
         for upsert in queryset.select_related("account"):
             if not contact_upsert_can_retry(upsert=upsert):
                 status = upsert.get_status_display().lower()
-                self.message_user(request, f"{upsert.email}: {status}, not failed; skipped.", messages.WARNING)
+                self.message_user(
+                    request, f"{upsert.email}: {status}, not failed; skipped.", messages.WARNING
+                )
                 continue
             try:
                 result = contact_upsert_retry(upsert=upsert, performed_by=request.user)

@@ -1,4 +1,5 @@
 """System checks for settings that are missing or unsafe."""
+
 from urllib.parse import urlparse
 
 from django.conf import settings

@@ -10,8 +10,9 @@ form offers are exactly the codes Keap accepts. Two cache entries per list:
 
 With neither, the result is `available=False` with a message, so that a form shows the message
 instead of offering choices Keap might reject. After a failure Keap is not asked for that list
-again for FAILURE_PAUSE seconds, so pages do not each wait for an outage. `lookups_refresh` starts a new generation of fresh
-copies for the account (the last good copies stay) and reads countries and tags again at once.
+again for FAILURE_PAUSE seconds, so pages do not each wait for an outage. `lookups_refresh` starts a
+new generation of fresh copies for the account (the last good copies stay) and reads countries and
+tags again at once.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import UTC, datetime
+from functools import cached_property
 
 from django.conf import settings
 from django.core.cache import cache

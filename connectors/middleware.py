@@ -5,6 +5,7 @@ this one answers 403 to signed-in people who are not staff. Views marked with
 `django.contrib.auth.decorators.login_not_required` (the sign-in page, the admin's own login)
 stay open.
 """
+
 from django.core.exceptions import PermissionDenied
 
 

@@ -1,4 +1,5 @@
 """keapconnect's records: developer apps, the Keap accounts connected through them, and upserts."""
+
 import uuid
 
 from django.conf import settings

@@ -1,4 +1,5 @@
 """Reads from the database."""
+
 from datetime import datetime, timedelta
 
 from django.db.models import Q, QuerySet
@@ -56,7 +57,7 @@ def contact_upsert_by_submission_key(*, submission_key) -> ContactUpsert | None:
 def connected_account_refresh_due_list(
     *, older_than_days: int, now: datetime | None = None
 ) -> QuerySet[ConnectedAccount]:
-    """Active accounts whose refresh token was issued more than `older_than_days` ago (or at an unknown time)."""
+    """Active accounts whose refresh token is older than `older_than_days` (or of unknown age)."""
     cutoff = (now or timezone.now()) - timedelta(days=older_than_days)
     return (
         connected_account_active_list()

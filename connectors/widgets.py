@@ -1,4 +1,5 @@
 """Form widgets."""
+
 from django import forms
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join

@@ -3,6 +3,7 @@
 Every variable is listed with its default in `.env.example`. The defaults run the app with no
 configuration at all: SQLite, the local-memory cache and, with KEAP_SANDBOX=1, the local Keap sandbox.
 """
+
 from pathlib import Path
 
 import environ

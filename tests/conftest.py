@@ -1,4 +1,5 @@
 """Fixtures shared by the whole suite."""
+
 import pytest
 
 pytest_plugins = ["tests.support.fixtures", "tests.fixtures_accounts"]

@@ -1,4 +1,5 @@
 """Every page of keapconnect is for signed-in staff members only."""
+
 import pytest
 from django.urls import reverse
 

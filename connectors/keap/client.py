@@ -6,6 +6,7 @@ it is given the current token and a `refresher` callback that returns a fresh to
 layer implements the callback under the account's row lock, so that a rotating refresh token is
 never spent twice.
 """
+
 from __future__ import annotations
 
 import logging
@@ -115,12 +116,16 @@ class KeapClient:
         idempotent: bool = False,
         with_status: bool = False,
     ) -> Any:
-        return self.request("POST", path, json=json, params=params, idempotent=idempotent, with_status=with_status)
+        return self.request(
+            "POST", path, json=json, params=params, idempotent=idempotent, with_status=with_status
+        )
 
     def patch(self, path: str, *, json: Any = None, params: dict | None = None) -> Any:
         return self.request("PATCH", path, json=json, params=params)
 
-    def paginate(self, path: str, *, items_key: str, params: dict | None = None, max_pages: int = 100) -> Iterator:
+    def paginate(
+        self, path: str, *, items_key: str, params: dict | None = None, max_pages: int = 100
+    ) -> Iterator:
         """Yield every item of a v2 list, following `next_page_token` to the last page."""
         params = dict(params or {})
         for _page in range(max_pages):
@@ -170,7 +175,12 @@ class KeapClient:
         url = self.url(path)
         try:
             return session.request(
-                method, url, params=params, json=json, timeout=self.timeout, headers={"Accept": "application/json"}
+                method,
+                url,
+                params=params,
+                json=json,
+                timeout=self.timeout,
+                headers={"Accept": "application/json"},
             )
         except requests.Timeout as exc:
             raise KeapUnavailable(f"Keap did not answer {method} {path} in time.") from exc
@@ -179,7 +189,11 @@ class KeapClient:
 
     def _expires_soon(self) -> bool:
         expires_at = self.token.get("expires_at")
-        return bool(expires_at) and self.refresher is not None and expires_at - self.refresh_margin <= self.clock()
+        return (
+            bool(expires_at)
+            and self.refresher is not None
+            and expires_at - self.refresh_margin <= self.clock()
+        )
 
     def _refresh(self):
         stale = dict(self.token)
@@ -207,7 +221,9 @@ class KeapClient:
         if status in (400, 422):
             raise KeapValidationError(message, status=status, payload=body)
         if status >= 500:
-            raise KeapUnavailable(f"Keap is unavailable (HTTP {status}): {message}", status=status, payload=body)
+            raise KeapUnavailable(
+                f"Keap is unavailable (HTTP {status}): {message}", status=status, payload=body
+            )
         raise KeapError(f"Keap answered HTTP {status}: {message}", status=status, payload=body)
 
 

@@ -4,6 +4,7 @@ Keap wants the code exchange's client credentials in the form body and the refre
 Basic header; both requests are form-encoded. Keap's refresh tokens are single-use: every refresh
 returns a new one and kills the old one, so callers must persist the result before anything else.
 """
+
 from __future__ import annotations
 
 import os
@@ -51,7 +52,9 @@ def exchange_code(
     )
 
 
-def refresh(*, token_url: str, client_id: str, client_secret: str, refresh_token: str, timeout: float) -> dict:
+def refresh(
+    *, token_url: str, client_id: str, client_secret: str, refresh_token: str, timeout: float
+) -> dict:
     """Spend a refresh token for a new pair. The old refresh token is dead once Keap answers."""
     oauth = _token_session(client_id)
     token = _token_call(
@@ -98,7 +101,8 @@ def _raise_for_server_error(response: requests.Response) -> requests.Response:
     """A 5xx or 429 from the token endpoint is an outage, not a refusal: the grant may still be good."""
     if response.status_code >= 500 or response.status_code == 429:
         raise KeapUnavailable(
-            f"Keap's token endpoint is unavailable (HTTP {response.status_code}).", status=response.status_code
+            f"Keap's token endpoint is unavailable (HTTP {response.status_code}).",
+            status=response.status_code,
         )
     return response
 
@@ -110,7 +114,9 @@ def _token_call(func, token_url: str, **kwargs) -> dict:
     except OAuth2Error as exc:
         description = exc.description or exc.error or "refused"
         raise KeapTokenError(
-            f"Keap refused the token request: {description}", status=exc.status_code, payload={"error": exc.error}
+            f"Keap refused the token request: {description}",
+            status=exc.status_code,
+            payload={"error": exc.error},
         ) from exc
     except requests.Timeout as exc:
         raise KeapUnavailable("Keap's token endpoint did not answer in time.") from exc

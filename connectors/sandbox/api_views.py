@@ -1,4 +1,5 @@
 """REST v2 (and v1 userinfo) as Keap serves it under /crm/rest, behind the bearer-token gateway."""
+
 from __future__ import annotations
 
 import base64
@@ -47,11 +48,11 @@ def paginate(items: list, *, key: str, page_size_default: int = DEFAULT_PAGE_SIZ
         try:
             text = base64.urlsafe_b64decode(token.encode() + b"==").decode()
             assert text.startswith("offset:")
-            offset = int(text[len("offset:"):])
+            offset = int(text[len("offset:") :])
             assert offset >= 0
         except (AssertionError, ValueError, binascii.Error, UnicodeDecodeError):
             raise ApiError(400, "Invalid page_token", "page_token") from None
-    page = items[offset:offset + size]
+    page = items[offset : offset + size]
     out = {key: page}
     if offset + size < len(items):
         token = base64.urlsafe_b64encode(f"offset:{offset + size}".encode()).decode()
@@ -65,29 +66,33 @@ def paginate(items: list, *, key: str, page_size_default: int = DEFAULT_PAGE_SIZ
 @bp.get("/v2/oauth/connect/userinfo")
 def userinfo_v2():
     user = store().users[g.grant.user]
-    return jsonify({
-        "email": user["email"],
-        "sub": user["id"],
-        "id": user["id"],
-        "keap_id": user["email"],
-        "given_name": user["given_name"],
-        "family_name": user["family_name"],
-        "is_admin": user["is_admin"],
-        "tenant_id": g.grant.tenant,
-    })
+    return jsonify(
+        {
+            "email": user["email"],
+            "sub": user["id"],
+            "id": user["id"],
+            "keap_id": user["email"],
+            "given_name": user["given_name"],
+            "family_name": user["family_name"],
+            "is_admin": user["is_admin"],
+            "tenant_id": g.grant.tenant,
+        }
+    )
 
 
 @bp.get("/v1/oauth/connect/userinfo")
 def userinfo_v1():
     user = store().users[g.grant.user]
-    return jsonify({
-        "email": user["email"],
-        "sub": user["id"],
-        "global_user_id": int(user["id"]),
-        "infusionsoft_id": user["email"],
-        "given_name": user["given_name"],
-        "family_name": user["family_name"],
-    })
+    return jsonify(
+        {
+            "email": user["email"],
+            "sub": user["id"],
+            "global_user_id": int(user["id"]),
+            "infusionsoft_id": user["email"],
+            "given_name": user["given_name"],
+            "family_name": user["family_name"],
+        }
+    )
 
 
 @bp.get("/v2/businessProfile")
@@ -141,11 +146,18 @@ def update_contact(contact_id):
 
 @bp.get("/v2/contacts/model")
 def contact_model():
-    return jsonify({
-        "custom_fields": tenant().custom_fields,
-        "optional_properties": ["custom_fields", "fax_numbers", "job_title", "social_accounts",
-                                "utm_parameters"],
-    })
+    return jsonify(
+        {
+            "custom_fields": tenant().custom_fields,
+            "optional_properties": [
+                "custom_fields",
+                "fax_numbers",
+                "job_title",
+                "social_accounts",
+                "utm_parameters",
+            ],
+        }
+    )
 
 
 @bp.get("/v2/contacts/<contact_id>/tags")
@@ -154,8 +166,10 @@ def contact_tags(contact_id):
     with s.lock:
         s.get_contact(t, contact_id)
         applied = t.contact_tags.get(contact_id, {})
-        rows = [{"tag": _tag_out(t.tags[tid]), "applied_time": when}
-                for tid, when in sorted(applied.items(), key=lambda kv: int(kv[0]))]
+        rows = [
+            {"tag": _tag_out(t.tags[tid]), "applied_time": when}
+            for tid, when in sorted(applied.items(), key=lambda kv: int(kv[0]))
+        ]
     return jsonify(paginate(rows, key="tags"))
 
 

@@ -1,4 +1,5 @@
 """The sandbox's configuration: command-line options over environment variables over defaults."""
+
 from __future__ import annotations
 
 import os
@@ -36,7 +37,7 @@ class SandboxConfig:
     limits: Limits = field(default_factory=Limits)
 
     @classmethod
-    def from_env(cls, *, access_token_ttl: int | None = None) -> "SandboxConfig":
+    def from_env(cls, *, access_token_ttl: int | None = None) -> SandboxConfig:
         ttl = access_token_ttl
         if ttl is None:
             ttl = int(os.environ.get("KEAP_SANDBOX_ACCESS_TOKEN_TTL") or DEFAULT_ACCESS_TOKEN_TTL)

@@ -2,6 +2,7 @@
 
 Everything here works on plain dicts of one tenant and is called with the store's lock held.
 """
+
 from __future__ import annotations
 
 import copy
@@ -11,8 +12,10 @@ from datetime import date
 from . import locales
 from .errors import ApiError
 
-EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 
 # Scalar string properties of CreateUpdateContactRequest with their max lengths (None: no limit).
 STRING_FIELDS: dict[str, int | None] = {
@@ -37,14 +40,40 @@ STRING_FIELDS: dict[str, int | None] = {
 }
 DATE_FIELDS = ("anniversary_date", "birth_date")
 SOURCE_TYPES = {
-    "SOURCE_TYPE_UNSPECIFIED", "API", "APPOINTMENT", "FORM_API_HOSTED", "FORM_API_INTERNAL", "IMPORT",
-    "INTERNAL_FORM", "LANDING_PAGE", "MANUAL", "OTHER", "UNKNOWN", "WEBFORM",
+    "SOURCE_TYPE_UNSPECIFIED",
+    "API",
+    "APPOINTMENT",
+    "FORM_API_HOSTED",
+    "FORM_API_INTERNAL",
+    "IMPORT",
+    "INTERNAL_FORM",
+    "LANDING_PAGE",
+    "MANUAL",
+    "OTHER",
+    "UNKNOWN",
+    "WEBFORM",
 }
-LIST_FIELDS = ("email_addresses", "phone_numbers", "addresses", "fax_numbers", "social_accounts",
-               "custom_fields")
+LIST_FIELDS = (
+    "email_addresses",
+    "phone_numbers",
+    "addresses",
+    "fax_numbers",
+    "social_accounts",
+    "custom_fields",
+)
 # Properties of the returned Contact that a request may not carry (the request schema lacks them).
-READ_ONLY_FIELDS = ("id", "tag_ids", "create_time", "update_time", "score_value", "links", "groups",
-                    "account_id", "created_by", "last_updated_by")
+READ_ONLY_FIELDS = (
+    "id",
+    "tag_ids",
+    "create_time",
+    "update_time",
+    "score_value",
+    "links",
+    "groups",
+    "account_id",
+    "created_by",
+    "last_updated_by",
+)
 EMAIL_SLOTS = {"EMAIL1": 75, "EMAIL2": 100, "EMAIL3": 100}
 PHONE_SLOTS = {"PHONE1": 40, "PHONE2": 40, "PHONE3": 40, "PHONE4": 20, "PHONE5": 20}
 FAX_SLOTS = ("FAX1", "FAX2")
@@ -52,16 +81,60 @@ ADDRESS_SLOTS = ("BILLING", "SHIPPING", "OTHER")
 SOCIAL_TYPES = {"FACEBOOK", "LINKED_IN", "TWITTER", "INSTAGRAM", "SNAPCHAT", "YOUTUBE", "PINTEREST"}
 DUPLICATE_OPTIONS = ("Email", "EmailAndName", "EmailAndNameAndCompany")
 OPTED_IN = {"SINGLE_OPT_IN", "DOUBLE_OPT_IN", "CONFIRMED"}
-OPTED_OUT = {"UNENGAGED_NON_MARKETABLE", "NON_MARKETABLE", "LOCKDOWN", "BOUNCE", "HARD_BOUNCE",
-             "LIST_UNSUBSCRIBE", "FEEDBACK", "SPAM", "INVALID", "DEACTIVATED"}
+OPTED_OUT = {
+    "UNENGAGED_NON_MARKETABLE",
+    "NON_MARKETABLE",
+    "LOCKDOWN",
+    "BOUNCE",
+    "HARD_BOUNCE",
+    "LIST_UNSUBSCRIBE",
+    "FEEDBACK",
+    "SPAM",
+    "INVALID",
+    "DEACTIVATED",
+}
 CONTACT_PROPERTIES = (
-    "addresses", "anniversary_date", "birth_date", "company", "contact_type", "create_time",
-    "custom_fields", "email_addresses", "family_name", "fax_numbers", "given_name", "id", "job_title",
-    "leadsource_id", "links", "middle_name", "notes", "origin", "owner_id", "phone_numbers",
-    "preferred_locale", "preferred_name", "prefix", "referral_code", "score_value", "social_accounts",
-    "source_type", "spouse_name", "suffix", "tag_ids", "time_zone", "update_time", "utm_parameters",
-    "website", "account_id", "assistant_name", "assistant_phone", "billing_information", "created_by",
-    "groups", "last_updated_by",
+    "addresses",
+    "anniversary_date",
+    "birth_date",
+    "company",
+    "contact_type",
+    "create_time",
+    "custom_fields",
+    "email_addresses",
+    "family_name",
+    "fax_numbers",
+    "given_name",
+    "id",
+    "job_title",
+    "leadsource_id",
+    "links",
+    "middle_name",
+    "notes",
+    "origin",
+    "owner_id",
+    "phone_numbers",
+    "preferred_locale",
+    "preferred_name",
+    "prefix",
+    "referral_code",
+    "score_value",
+    "social_accounts",
+    "source_type",
+    "spouse_name",
+    "suffix",
+    "tag_ids",
+    "time_zone",
+    "update_time",
+    "utm_parameters",
+    "website",
+    "account_id",
+    "assistant_name",
+    "assistant_phone",
+    "billing_information",
+    "created_by",
+    "groups",
+    "last_updated_by",
 )
 
 
@@ -349,8 +422,14 @@ def validate_request(body, custom_field_model: list[dict]) -> dict:
                 raise bad("utm_parameters.keap_source_id is required", "utm_parameters")
             changes["utm_parameters"] = {
                 k: _string(utm.get(k), f"utm_parameters.{k}", 255)
-                for k in ("keap_source_id", "utm_source", "utm_medium", "utm_term", "utm_campaign",
-                          "utm_content")
+                for k in (
+                    "keap_source_id",
+                    "utm_source",
+                    "utm_medium",
+                    "utm_term",
+                    "utm_campaign",
+                    "utm_content",
+                )
                 if utm.get(k)
             }
     parsers = {
@@ -461,8 +540,9 @@ def email1_of_stored(contact: dict) -> str | None:
     return None
 
 
-def serialize(contact: dict, *, tag_ids: list[str], email_status: dict[str, str],
-              fields: list[str] | None = None) -> dict:
+def serialize(
+    contact: dict, *, tag_ids: list[str], email_status: dict[str, str], fields: list[str] | None = None
+) -> dict:
     """The stored contact in the v2 `Contact` shape."""
     out = {}
     for key, value in contact.items():
@@ -476,9 +556,17 @@ def serialize(contact: dict, *, tag_ids: list[str], email_status: dict[str, str]
         {
             "id": i + 1,
             "keapSourceId": u.get("keap_source_id"),
-            **{camel: u[snake] for snake, camel in (("utm_source", "utmSource"), ("utm_medium", "utmMedium"),
-                                                    ("utm_term", "utmTerm"), ("utm_campaign", "utmCampaign"),
-                                                    ("utm_content", "utmContent")) if u.get(snake)},
+            **{
+                camel: u[snake]
+                for snake, camel in (
+                    ("utm_source", "utmSource"),
+                    ("utm_medium", "utmMedium"),
+                    ("utm_term", "utmTerm"),
+                    ("utm_campaign", "utmCampaign"),
+                    ("utm_content", "utmContent"),
+                )
+                if u.get(snake)
+            },
             "firstTouch": i == 0,
             "lastTouch": i == len(contact.get("_utm", [])) - 1,
         }
@@ -522,10 +610,7 @@ def mask_changes(changes: dict, body: dict, mask: list[str] | None) -> dict:
     for name in mask:
         if name in READ_ONLY_FIELDS or name == "notes":
             continue
-        if name in changes:
-            out[name] = changes[name]
-        else:
-            out[name] = [] if name in LIST_FIELDS else None
+        out[name] = changes.get(name, [] if name in LIST_FIELDS else None)
     return out
 
 
@@ -566,9 +651,14 @@ def parse_filter(raw: str | None, custom_field_model: list[dict]):
             preds.append(lambda c, ids=ids: c["id"] in ids)
         elif name.lower() in by_name:
             fid = by_name[name.lower()]["id"]
-            preds.append(_text_pred(
-                lambda c, fid=fid: next((str(v["content"]) for v in c.get("custom_fields", [])
-                                         if v["id"] == fid), None), value))
+            preds.append(
+                _text_pred(
+                    lambda c, fid=fid: next(
+                        (str(v["content"]) for v in c.get("custom_fields", []) if v["id"] == fid), None
+                    ),
+                    value,
+                )
+            )
         else:
             raise bad(f"Invalid filter field '{name}'", "filter")
     return lambda contact: all(p(contact) for p in preds)
@@ -576,8 +666,11 @@ def parse_filter(raw: str | None, custom_field_model: list[dict]):
 
 def _compare(getter, op, number):
     ops = {
-        "==": lambda a: a == number, ">": lambda a: a > number, "<": lambda a: a < number,
-        ">=": lambda a: a >= number, "<=": lambda a: a <= number,
+        "==": lambda a: a == number,
+        ">": lambda a: a > number,
+        "<": lambda a: a < number,
+        ">=": lambda a: a >= number,
+        "<=": lambda a: a <= number,
     }
     check = ops[op]
     return lambda c: check(getter(c))

@@ -1,4 +1,5 @@
 """The control interface for tests and benchmarks: /_sandbox/..., loopback only, JSON in and out."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -104,15 +105,17 @@ def add_fault():
     count = data.get("count", 1)
     if count is not None and (not isinstance(count, int) or count < 1):
         raise ControlError("count must be a positive integer, or null for every call")
-    store().add_fault({
-        "path": path,
-        "method": (data.get("method") or "").upper() or None,
-        "status": status,
-        "count": count,
-        "delay_ms": int(delay_ms),
-        "body": data.get("body"),
-        "headers": data.get("headers") or {},
-    })
+    store().add_fault(
+        {
+            "path": path,
+            "method": (data.get("method") or "").upper() or None,
+            "status": status,
+            "count": count,
+            "delay_ms": int(delay_ms),
+            "body": data.get("body"),
+            "headers": data.get("headers") or {},
+        }
+    )
     return jsonify({"ok": True})
 
 
@@ -177,11 +180,13 @@ def clock():
 def counters():
     s = store()
     with s.lock:
-        return jsonify({
-            "requests": {k: dict(v) for k, v in s.counters.items()},
-            "total": s.total,
-            "token_grants": dict(s.token_grants),
-        })
+        return jsonify(
+            {
+                "requests": {k: dict(v) for k, v in s.counters.items()},
+                "total": s.total,
+                "token_grants": dict(s.token_grants),
+            }
+        )
 
 
 @bp.get("/requests")
@@ -190,9 +195,12 @@ def requests_log():
     method = (request.args.get("method") or "").upper()
     s = store()
     with s.lock:
-        rows = [r for r in s.recorded
-                if (not path or r["path"] == path or (path.endswith("*") and r["path"].startswith(path[:-1])))
-                and (not method or r["method"] == method)]
+        rows = [
+            r
+            for r in s.recorded
+            if (not path or r["path"] == path or (path.endswith("*") and r["path"].startswith(path[:-1])))
+            and (not method or r["method"] == method)
+        ]
     return jsonify({"requests": rows})
 
 

@@ -1,4 +1,5 @@
 """Keap's two error envelopes: the gateway `fault` (401s, throttling) and the v2 application error."""
+
 from __future__ import annotations
 
 from http import HTTPStatus

@@ -1,7 +1,8 @@
 """Countries (ISO 3166-1) and provinces (ISO 3166-2) from pycountry, in Keap's v2 shapes."""
+
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import pycountry
 
@@ -10,8 +11,7 @@ import pycountry
 def countries() -> tuple[dict, ...]:
     """Every country, sorted by name: `{"codes": {"alpha2", "alpha3"}, "name"}`."""
     rows = [
-        {"codes": {"alpha2": c.alpha_2, "alpha3": c.alpha_3}, "name": c.name}
-        for c in pycountry.countries
+        {"codes": {"alpha2": c.alpha_2, "alpha3": c.alpha_3}, "name": c.name} for c in pycountry.countries
     ]
     return tuple(sorted(rows, key=lambda r: r["name"]))
 
@@ -37,7 +37,7 @@ def country_by_alpha3(code: str):
     return _by_alpha3().get(code) if isinstance(code, str) else None
 
 
-@lru_cache(maxsize=None)
+@cache
 def provinces(alpha3: str) -> tuple[dict, ...]:
     """ISO 3166-2 subdivisions of a country, sorted by code: `{"code", "name", "country"}`."""
     c = country_by_alpha3(alpha3)
@@ -48,7 +48,7 @@ def provinces(alpha3: str) -> tuple[dict, ...]:
     return tuple(sorted(rows, key=lambda r: r["code"]))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _province_names(alpha3: str) -> dict[str, str]:
     return {p["code"]: p["name"] for p in provinces(alpha3)}
 

@@ -3,6 +3,7 @@
 The dance's browser-side state lives in Flask's signed session cookie (named so that it never
 collides with the Django app's cookies on the same host).
 """
+
 from __future__ import annotations
 
 import base64
@@ -66,14 +67,16 @@ def authorize():
         return error_page("Unsupported response type", "response_type must be 'code'.")
     if args.get("scope") != "full":
         return error_page("Invalid scope", "scope must be 'full'.")
-    _save({
-        "client_id": app["client_id"],
-        "redirect_uri": redirect_uri,
-        "state": args.get("state"),
-        "csrf": secrets.token_urlsafe(16),
-        "user": None,
-        "app": None,
-    })
+    _save(
+        {
+            "client_id": app["client_id"],
+            "redirect_uri": redirect_uri,
+            "state": args.get("state"),
+            "csrf": secrets.token_urlsafe(16),
+            "user": None,
+            "app": None,
+        }
+    )
     return redirect(url_for("oauth.signin"))
 
 
@@ -96,8 +99,9 @@ def signin():
             _save(flow)
             return redirect(url_for("oauth.consent" if flow["app"] else "oauth.account"))
     status = 401 if error else 200
-    return render_template("signin.html", app=app, csrf=flow["csrf"], error=error,
-                           username=request.form.get("username", "")), status
+    return render_template(
+        "signin.html", app=app, csrf=flow["csrf"], error=error, username=request.form.get("username", "")
+    ), status
 
 
 @bp.route("/app/oauth/account", methods=["GET", "POST"])
@@ -118,8 +122,13 @@ def account():
             _save(flow)
             return redirect(url_for("oauth.consent"))
         error = "Choose one of your accounts."
-    return render_template("account.html", accounts=accounts, csrf=flow["csrf"], error=error,
-                           app=s.developer_app(flow["client_id"])), 400 if error else 200
+    return render_template(
+        "account.html",
+        accounts=accounts,
+        csrf=flow["csrf"],
+        error=error,
+        app=s.developer_app(flow["client_id"]),
+    ), 400 if error else 200
 
 
 @bp.route("/app/oauth/consent", methods=["GET", "POST"])
@@ -140,11 +149,16 @@ def consent():
         if decision == "deny":
             denied = {"error": "access_denied", "state": flow["state"]}
             return redirect(_with_params(flow["redirect_uri"], denied))
-        code = s.issue_code(client_id=flow["client_id"], redirect_uri=flow["redirect_uri"],
-                            user=flow["user"], tenant=flow["app"])
+        code = s.issue_code(
+            client_id=flow["client_id"],
+            redirect_uri=flow["redirect_uri"],
+            user=flow["user"],
+            tenant=flow["app"],
+        )
         return redirect(_with_params(flow["redirect_uri"], {"code": code, "state": flow["state"]}))
-    return render_template("consent.html", app=app, tenant=tenant, user=s.users[flow["user"]],
-                           csrf=flow["csrf"])
+    return render_template(
+        "consent.html", app=app, tenant=tenant, user=s.users[flow["user"]], csrf=flow["csrf"]
+    )
 
 
 # ---- the token endpoint -----------------------------------------------------------------------
@@ -174,8 +188,9 @@ def _basic_credentials() -> tuple[str, str] | None:
 @bp.post("/token")
 def token():
     if request.mimetype != "application/x-www-form-urlencoded":
-        return _oauth_error("invalid_request", "The request must be form-encoded "
-                                               "(application/x-www-form-urlencoded)")
+        return _oauth_error(
+            "invalid_request", "The request must be form-encoded (application/x-www-form-urlencoded)"
+        )
     form = request.form
     grant_type = form.get("grant_type")
     s = store()
@@ -184,17 +199,25 @@ def token():
             for name in ("code", "redirect_uri", "client_id", "client_secret"):
                 if not form.get(name):
                     return _oauth_error("invalid_request", f"Missing parameter: {name}")
-            tokens = s.exchange_code(code=form["code"], client_id=form["client_id"],
-                                     client_secret=form["client_secret"], redirect_uri=form["redirect_uri"])
+            tokens = s.exchange_code(
+                code=form["code"],
+                client_id=form["client_id"],
+                client_secret=form["client_secret"],
+                redirect_uri=form["redirect_uri"],
+            )
         elif grant_type == "refresh_token":
             if not form.get("refresh_token"):
                 return _oauth_error("invalid_request", "Missing parameter: refresh_token")
             credentials = _basic_credentials()
             if credentials is None:
-                return _oauth_error("invalid_client", "Client credentials are required in an HTTP Basic "
-                                                      "Authorization header", 401)
-            tokens = s.refresh(refresh_token=form["refresh_token"], client_id=credentials[0],
-                               client_secret=credentials[1])
+                return _oauth_error(
+                    "invalid_client",
+                    "Client credentials are required in an HTTP Basic Authorization header",
+                    401,
+                )
+            tokens = s.refresh(
+                refresh_token=form["refresh_token"], client_id=credentials[0], client_secret=credentials[1]
+            )
         elif not grant_type:
             return _oauth_error("invalid_request", "Missing parameter: grant_type")
         else:

@@ -2,6 +2,7 @@
 
 Other code and tests rely on these values; change them only together with tests/support/sandbox.py.
 """
+
 from __future__ import annotations
 
 OTHER_CLIENT_ID = "other-client-id"
@@ -114,10 +115,22 @@ TENANTS = [
                     {"number": "303-555-1002", "field": "PHONE2", "type": "Work"},
                 ],
                 "addresses": [
-                    {"field": "BILLING", "line1": "1 Main St", "locality": "Denver", "region_code": "US-CO",
-                     "country_code": "USA", "postal_code": "80202"},
-                    {"field": "SHIPPING", "line1": "2 Side St", "locality": "Boulder", "region_code": "US-CO",
-                     "country_code": "USA", "postal_code": "80302"},
+                    {
+                        "field": "BILLING",
+                        "line1": "1 Main St",
+                        "locality": "Denver",
+                        "region_code": "US-CO",
+                        "country_code": "USA",
+                        "postal_code": "80202",
+                    },
+                    {
+                        "field": "SHIPPING",
+                        "line1": "2 Side St",
+                        "locality": "Boulder",
+                        "region_code": "US-CO",
+                        "country_code": "USA",
+                        "postal_code": "80302",
+                    },
                 ],
                 "custom_fields": [{"id": "7", "content": "Blue"}],
                 "_tags": ["101"],
@@ -141,8 +154,13 @@ TENANTS = [
             {
                 "given_name": "Dana",
                 "family_name": "Diaz",
-                "email_addresses": [{"email": "dana@example.com", "field": "EMAIL1",
-                                     "opt_in_reason": "Signed up at the counter"}],
+                "email_addresses": [
+                    {
+                        "email": "dana@example.com",
+                        "field": "EMAIL1",
+                        "opt_in_reason": "Signed up at the counter",
+                    }
+                ],
                 "_tags": ["102", "103"],
             },
         ],
@@ -237,8 +255,16 @@ TENANTS = [
                 "given_name": "Yara",
                 "family_name": "Yogi",
                 "email_addresses": [{"email": "yogi@example.com", "field": "EMAIL1"}],
-                "addresses": [{"field": "BILLING", "line1": "9 Pine St", "locality": "Vancouver",
-                               "region_code": "CA-BC", "country_code": "CAN", "postal_code": "V6B 2B2"}],
+                "addresses": [
+                    {
+                        "field": "BILLING",
+                        "line1": "9 Pine St",
+                        "locality": "Vancouver",
+                        "region_code": "CA-BC",
+                        "country_code": "CAN",
+                        "postal_code": "V6B 2B2",
+                    }
+                ],
             },
         ],
     },

@@ -1,4 +1,5 @@
 """The sandbox's Flask application, its gateway behaviour, and the process that serves it."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,8 +14,16 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import api_views, control_views, oauth_views, seed
 from .config import DEFAULT_HOST, DEFAULT_PORT, SandboxConfig
-from .errors import EXPIRED_TOKEN, INVALID_TOKEN, TENANT_THROTTLED, ApiError, api_error_body, \
-    default_fault_body, quota_violation, spike_arrest_violation
+from .errors import (
+    EXPIRED_TOKEN,
+    INVALID_TOKEN,
+    TENANT_THROTTLED,
+    ApiError,
+    api_error_body,
+    default_fault_body,
+    quota_violation,
+    spike_arrest_violation,
+)
 from .store import Store, TokenRejected
 
 TEMPLATES = Path(__file__).resolve().parent / "templates_sandbox"
@@ -105,16 +114,18 @@ def finish(response):
         payload = {k: ("***" if k in REDACTED_FORM_FIELDS else v) for k, v in request.form.items()}
     else:
         payload = request.get_json(silent=True)
-    s.record({
-        "method": request.method,
-        "path": request.path,
-        "query": {k: (v if len(v) > 1 else v[0]) for k, v in request.args.lists()},
-        "json": payload,
-        "status": response.status_code,
-        "client_id": getattr(getattr(g, "grant", None), "client_id", None),
-        "app": getattr(getattr(g, "grant", None), "tenant", None),
-        "at": s.now(),
-    })
+    s.record(
+        {
+            "method": request.method,
+            "path": request.path,
+            "query": {k: (v if len(v) > 1 else v[0]) for k, v in request.args.lists()},
+            "json": payload,
+            "status": response.status_code,
+            "client_id": getattr(getattr(g, "grant", None), "client_id", None),
+            "app": getattr(getattr(g, "grant", None), "tenant", None),
+            "at": s.now(),
+        }
+    )
     return response
 
 
@@ -157,15 +168,17 @@ def credentials_text(config: SandboxConfig) -> str:
     ]
     tenants = {t["name"]: t for t in seed.TENANTS}
     for user in seed.USERS:
-        apps = ", ".join(f"{name} ({tenants[name]['profile']['name']}, {tenants[name]['host']})"
-                         for name in user["apps"])
+        apps = ", ".join(
+            f"{name} ({tenants[name]['profile']['name']}, {tenants[name]['host']})" for name in user["apps"]
+        )
         lines.append(f"  {user['email']} / {user['password']}  ->  {apps}")
     lines.append(f"Access-token lifetime: {config.access_token_ttl} s")
     return "\n".join(lines)
 
 
-def run(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, access_token_ttl: int | None = None,
-        out=None) -> None:
+def run(
+    host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, access_token_ttl: int | None = None, out=None
+) -> None:
     """Serve until interrupted. Prints the listening line first, then the seeded credentials."""
     out = out or sys.stdout
     config = SandboxConfig.from_env(access_token_ttl=access_token_ttl)
@@ -183,11 +196,15 @@ def run(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, access_token_ttl: in
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"interface to bind (default {DEFAULT_HOST})")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
-                        help=f"port (default {DEFAULT_PORT}; 0 picks a free port)")
-    parser.add_argument("--access-token-ttl", type=int, default=None,
-                        help="access-token lifetime in seconds "
-                             "(default $KEAP_SANDBOX_ACCESS_TOKEN_TTL or 86400)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free port)"
+    )
+    parser.add_argument(
+        "--access-token-ttl",
+        type=int,
+        default=None,
+        help="access-token lifetime in seconds (default $KEAP_SANDBOX_ACCESS_TOKEN_TTL or 86400)",
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

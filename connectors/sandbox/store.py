@@ -2,6 +2,7 @@
 
 Nothing here knows about HTTP; the Flask views translate.
 """
+
 from __future__ import annotations
 
 import copy
@@ -10,7 +11,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from . import contacts as contact_rules
 from . import seed
@@ -76,7 +77,7 @@ class Grant:
 
 
 def iso(ts: float) -> str:
-    text = datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds")
+    text = datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds")
     return text.replace("+00:00", "Z")
 
 
@@ -92,8 +93,10 @@ class Store:
         with self.lock:
             self.clock_offset = 0.0
             self.limits = replace(self.config.limits)
-            self.dev_apps = {a["client_id"]: a for a in
-                             seed.developer_apps(self.config.client_id, self.config.client_secret)}
+            self.dev_apps = {
+                a["client_id"]: a
+                for a in seed.developer_apps(self.config.client_id, self.config.client_secret)
+            }
             self.users = {u["email"]: copy.deepcopy(u) for u in seed.USERS}
             self.codes: dict[str, dict] = {}
             self.access_tokens: dict[str, Grant] = {}
@@ -113,8 +116,10 @@ class Store:
                     name=t["name"],
                     host=t["host"],
                     profile=copy.deepcopy(t["profile"]),
-                    tags={tag["id"]: {**tag, "create_time": iso(now), "update_time": iso(now)}
-                          for tag in t["tags"]},
+                    tags={
+                        tag["id"]: {**tag, "create_time": iso(now), "update_time": iso(now)}
+                        for tag in t["tags"]
+                    },
                     custom_fields=copy.deepcopy(t["custom_fields"]),
                     email_status=dict(t["email_status"]),
                 )
@@ -158,8 +163,9 @@ class Store:
 
     def _client_ok(self, client_id: str | None, client_secret: str | None) -> bool:
         app = self.developer_app(client_id)
-        return bool(app and client_secret is not None
-                    and secrets.compare_digest(app["client_secret"], client_secret))
+        return bool(
+            app and client_secret is not None and secrets.compare_digest(app["client_secret"], client_secret)
+        )
 
     def exchange_code(self, *, code: str, client_id: str, client_secret: str, redirect_uri: str) -> dict:
         with self.lock:
@@ -180,8 +186,12 @@ class Store:
     def refresh(self, *, refresh_token: str, client_id: str | None, client_secret: str | None) -> dict:
         with self.lock:
             grant = self.refresh_tokens.get(refresh_token or "")
-            if (not self._client_ok(client_id, client_secret) or grant is None
-                    or grant.client_id != client_id or grant.expires_at <= self.now()):
+            if (
+                not self._client_ok(client_id, client_secret)
+                or grant is None
+                or grant.client_id != client_id
+                or grant.expires_at <= self.now()
+            ):
                 raise OAuthError("invalid_request", "Invalid Refresh Token")
             del self.refresh_tokens[refresh_token]  # single-use: dead at once
             self.token_grants["refresh_token"] += 1
@@ -256,8 +266,12 @@ class Store:
     def upsert_contact(self, tenant: Tenant, body: dict, duplicate_option: str | None) -> tuple[dict, bool]:
         """POST /contacts: returns (contact, created)."""
         if duplicate_option is not None and duplicate_option not in contact_rules.DUPLICATE_OPTIONS:
-            raise ApiError(400, f"duplicate_option '{duplicate_option}' is invalid; use one of "
-                                f"{', '.join(contact_rules.DUPLICATE_OPTIONS)}", "duplicate_option")
+            raise ApiError(
+                400,
+                f"duplicate_option '{duplicate_option}' is invalid; use one of "
+                f"{', '.join(contact_rules.DUPLICATE_OPTIONS)}",
+                "duplicate_option",
+            )
         with self.lock:
             changes = contact_rules.validate_request(body, tenant.custom_fields)
             if duplicate_option:
@@ -292,8 +306,9 @@ class Store:
     def serialize(self, tenant: Tenant, contact: dict, fields: list[str] | None = None) -> dict:
         with self.lock:
             tag_ids = sorted(tenant.contact_tags.get(contact["id"], {}), key=int)
-            return contact_rules.serialize(contact, tag_ids=tag_ids, email_status=tenant.email_status,
-                                           fields=fields)
+            return contact_rules.serialize(
+                contact, tag_ids=tag_ids, email_status=tenant.email_status, fields=fields
+            )
 
     # ---- tags --------------------------------------------------------------------------------------
 
@@ -328,10 +343,7 @@ class Store:
         with self.lock:
             for fault in self.faults:
                 pattern = fault["path"]
-                if pattern.endswith("*"):
-                    hit = path.startswith(pattern[:-1])
-                else:
-                    hit = path == pattern
+                hit = path.startswith(pattern[:-1]) if pattern.endswith("*") else path == pattern
                 if not hit or (fault.get("method") and fault["method"].upper() != method):
                     continue
                 if fault["count"] is not None:
@@ -377,9 +389,7 @@ class Store:
                 t_day_used = 0
 
             body = None
-            if day_used >= limits.per_day:
-                body = ("quota", client_id)
-            elif len(minute) >= limits.per_minute:
+            if day_used >= limits.per_day or len(minute) >= limits.per_minute:
                 body = ("quota", client_id)
             elif len(second) >= limits.per_second:
                 body = ("spike", limits.per_second)

@@ -4,6 +4,7 @@ Each test saves a screenshot of its last page to test-artifacts/ (ignored by git
 /usr/bin/chromium the tests skip on a developer's machine, and fail in CI (CI=true), so that
 they never silently skip there.
 """
+
 import os
 import re
 from pathlib import Path
@@ -35,7 +36,12 @@ def chromium():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-dev-shm-usage"],
+            args=[
+                "--no-sandbox",
+                "--disable-background-networking",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+            ],
         )
         yield browser
         browser.close()

@@ -86,7 +86,9 @@ def test_create_then_update_the_same_person_with_canada_and_british_columbia(
     assert updated.startswith(f"Updated contact #{contact_id} ")
 
     [stored] = [
-        c for c in sandbox.contacts("sa101") if any(e["email"].lower() == "ada@example.com" for e in c["email_addresses"])
+        c
+        for c in sandbox.contacts("sa101")
+        if any(e["email"].lower() == "ada@example.com" for e in c["email_addresses"])
     ]
     assert stored["id"] == contact_id and stored["given_name"] == "Augusta Ada"
     [billing] = [a for a in stored["addresses"] if a["field"] == "BILLING"]

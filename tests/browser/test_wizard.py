@@ -1,5 +1,6 @@
 """The connect wizard in Chromium, the way a staff member walks it: keapconnect's pages and the
 Keap sandbox's pages (sign in, pick the account, allow) over real HTTP."""
+
 import pytest
 
 from connectors.models import ConnectedAccount, KeapApp

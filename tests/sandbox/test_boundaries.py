@@ -1,4 +1,5 @@
 """The sandbox and the app never import each other (the sandbox stands in for Keap, a separate system)."""
+
 import ast
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """Contacts, validation, tags, the contacts model and locales, as the sandbox serves them."""
+
 import pytest
 
 from tests.support.sandbox import (
@@ -36,7 +37,10 @@ def test_upsert_creates_201_then_updates_200_for_the_same_email(api, sandbox):
     assert second.status_code == 200
     assert second.json()["id"] == first.json()["id"]
     assert second.json()["family_name"] == "New"
-    assert len([c for c in sandbox.contacts("sa101") if c["email_addresses"][0]["email"] == "nina@example.com"]) == 1
+    assert (
+        len([c for c in sandbox.contacts("sa101") if c["email_addresses"][0]["email"] == "nina@example.com"])
+        == 1
+    )
 
 
 def test_upsert_update_branch_replaces_the_lists_it_is_sent_and_keeps_the_others(api):
@@ -44,10 +48,14 @@ def test_upsert_update_branch_replaces_the_lists_it_is_sent_and_keeps_the_others
     assert slots(existing, "email_addresses") == ["EMAIL1", "EMAIL2"]
     assert slots(existing, "phone_numbers") == ["PHONE1", "PHONE2"]
     assert slots(existing, "addresses") == ["BILLING", "SHIPPING"]
-    response = api.post(f"{api.v2}/contacts", params={"duplicate_option": "Email"}, json={
-        "email_addresses": [{"email": EXISTING_EMAIL, "field": "EMAIL1"}],
-        "phone_numbers": [{"number": "303-555-9999", "field": "PHONE1"}],
-    })
+    response = api.post(
+        f"{api.v2}/contacts",
+        params={"duplicate_option": "Email"},
+        json={
+            "email_addresses": [{"email": EXISTING_EMAIL, "field": "EMAIL1"}],
+            "phone_numbers": [{"number": "303-555-9999", "field": "PHONE1"}],
+        },
+    )
     assert response.status_code == 200
     updated = response.json()
     assert updated["id"] == existing["id"]
@@ -75,8 +83,11 @@ def test_without_duplicate_option_it_always_creates(api):
 def test_email_duplicate_with_two_matches_updates_the_oldest(api):
     before = find(api, SHARED_EMAIL)
     assert len(before) == 2
-    response = api.post(f"{api.v2}/contacts", params={"duplicate_option": "Email"}, json={
-        "job_title": "Twin", "email_addresses": [{"email": SHARED_EMAIL.upper(), "field": "EMAIL1"}]})
+    response = api.post(
+        f"{api.v2}/contacts",
+        params={"duplicate_option": "Email"},
+        json={"job_title": "Twin", "email_addresses": [{"email": SHARED_EMAIL.upper(), "field": "EMAIL1"}]},
+    )
     assert response.status_code == 200
     assert response.json()["id"] == min((c["id"] for c in before), key=int)
 
@@ -84,19 +95,29 @@ def test_email_duplicate_with_two_matches_updates_the_oldest(api):
 def test_email_and_name_needs_the_names_to_match(api):
     url = f"{api.v2}/contacts"
     email = [{"email": SHARED_EMAIL, "field": "EMAIL1"}]
-    match = api.post(url, params={"duplicate_option": "EmailAndName"},
-                     json={"given_name": "sasha", "family_name": "SHARED", "email_addresses": email})
+    match = api.post(
+        url,
+        params={"duplicate_option": "EmailAndName"},
+        json={"given_name": "sasha", "family_name": "SHARED", "email_addresses": email},
+    )
     assert match.status_code == 200
     assert match.json()["given_name"] == "sasha"
-    other = api.post(url, params={"duplicate_option": "EmailAndName"},
-                     json={"given_name": "Someone", "family_name": "Else", "email_addresses": email})
+    other = api.post(
+        url,
+        params={"duplicate_option": "EmailAndName"},
+        json={"given_name": "Someone", "family_name": "Else", "email_addresses": email},
+    )
     assert other.status_code == 201
 
 
 def test_email_and_name_and_company_matches_the_company_record_not_its_text(api):
     url = f"{api.v2}/contacts"
-    body = {"given_name": "Cy", "family_name": "Co", "company": {"company_name": "Acme"},
-            "email_addresses": [{"email": "cy@example.com", "field": "EMAIL1"}]}
+    body = {
+        "given_name": "Cy",
+        "family_name": "Co",
+        "company": {"company_name": "Acme"},
+        "email_addresses": [{"email": "cy@example.com", "field": "EMAIL1"}],
+    }
     params = {"duplicate_option": "EmailAndNameAndCompany"}
     assert api.post(url, params=params, json=body).status_code == 201
     assert api.post(url, params=params, json=body).status_code == 201  # text only: a duplicate
@@ -109,14 +130,25 @@ def test_email_and_name_and_company_matches_the_company_record_not_its_text(api)
 
 
 def test_unsubscribed_email_stays_opted_out(api):
-    response = api.post(f"{api.v2}/contacts", params={"duplicate_option": "Email"}, json={
-        "email_addresses": [{"email": UNSUBSCRIBED_EMAIL, "field": "EMAIL1", "opt_in_reason": "Asked again"}]})
+    response = api.post(
+        f"{api.v2}/contacts",
+        params={"duplicate_option": "Email"},
+        json={
+            "email_addresses": [
+                {"email": UNSUBSCRIBED_EMAIL, "field": "EMAIL1", "opt_in_reason": "Asked again"}
+            ]
+        },
+    )
     assert response.status_code == 200
     email = response.json()["email_addresses"][0]
     assert email["is_opt_in"] is False
     assert email["email_opt_status"] == "NON_MARKETABLE"
-    fresh = api.post(f"{api.v2}/contacts", json={
-        "email_addresses": [{"email": "fresh@example.com", "field": "EMAIL1", "opt_in_reason": "Form"}]})
+    fresh = api.post(
+        f"{api.v2}/contacts",
+        json={
+            "email_addresses": [{"email": "fresh@example.com", "field": "EMAIL1", "opt_in_reason": "Form"}]
+        },
+    )
     assert fresh.json()["email_addresses"][0]["is_opt_in"] is True
 
 
@@ -127,12 +159,16 @@ def test_get_patch_and_update_mask(api):
     (existing,) = find(api, EXISTING_EMAIL)
     url = f"{api.v2}/contacts/{existing['id']}"
     assert api.get(url).json()["email_addresses"] == existing["email_addresses"]
-    patched = api.patch(url, json={"given_name": "Erina", "family_name": "Ignored"},
-                        params={"update_mask": "given_name"})
+    patched = api.patch(
+        url, json={"given_name": "Erina", "family_name": "Ignored"}, params={"update_mask": "given_name"}
+    )
     assert patched.status_code == 200
     assert patched.json()["given_name"] == "Erina"
     assert patched.json()["family_name"] == "Existing"
-    assert api.get(url, params={"fields": "given_name"}).json() == {"id": existing["id"], "given_name": "Erina"}
+    assert api.get(url, params={"fields": "given_name"}).json() == {
+        "id": existing["id"],
+        "given_name": "Erina",
+    }
 
 
 def test_unknown_contact_is_404_with_the_error_envelope(api):
@@ -169,8 +205,14 @@ def test_list_pages_with_next_page_token(api):
 
 # ---- validation -------------------------------------------------------------------------------
 
-US_BILLING = {"field": "BILLING", "line1": "1 A St", "locality": "Phoenix", "country_code": "USA",
-              "region_code": "US-AZ", "postal_code": "85001"}
+US_BILLING = {
+    "field": "BILLING",
+    "line1": "1 A St",
+    "locality": "Phoenix",
+    "country_code": "USA",
+    "region_code": "US-AZ",
+    "postal_code": "85001",
+}
 
 
 def address(**changes):
@@ -196,20 +238,38 @@ INVALID = {
     "region without country": address(country_code=None),
     "long region read back": address(region="Arizona"),
     "read-only id": {"id": "1", "email_addresses": [{"email": "a@example.com", "field": "EMAIL1"}]},
-    "read-only tag_ids": {"tag_ids": ["101"], "email_addresses": [{"email": "a@example.com", "field": "EMAIL1"}]},
-    "read-only create_time": {"create_time": "2024-01-01T00:00:00Z",
-                              "email_addresses": [{"email": "a@example.com", "field": "EMAIL1"}]},
-    "read-only opt status": {"email_addresses": [{"email": "a@example.com", "field": "EMAIL1",
-                                                  "email_opt_status": "SINGLE_OPT_IN"}]},
-    "slot twice": {"email_addresses": [{"email": "a@example.com", "field": "EMAIL1"},
-                                       {"email": "b@example.com", "field": "EMAIL1"}]},
+    "read-only tag_ids": {
+        "tag_ids": ["101"],
+        "email_addresses": [{"email": "a@example.com", "field": "EMAIL1"}],
+    },
+    "read-only create_time": {
+        "create_time": "2024-01-01T00:00:00Z",
+        "email_addresses": [{"email": "a@example.com", "field": "EMAIL1"}],
+    },
+    "read-only opt status": {
+        "email_addresses": [
+            {"email": "a@example.com", "field": "EMAIL1", "email_opt_status": "SINGLE_OPT_IN"}
+        ]
+    },
+    "slot twice": {
+        "email_addresses": [
+            {"email": "a@example.com", "field": "EMAIL1"},
+            {"email": "b@example.com", "field": "EMAIL1"},
+        ]
+    },
     "unknown slot": {"email_addresses": [{"email": "a@example.com", "field": "EMAIL9"}]},
-    "unknown custom field": {"custom_fields": [{"id": "404", "content": "x"}],
-                             "email_addresses": [{"email": "a@example.com", "field": "EMAIL1"}]},
-    "dropdown not an option": {"custom_fields": [{"id": CUSTOM_FIELDS["Preferred Contact"], "content": "Fax"}],
-                               "email_addresses": [{"email": "a@example.com", "field": "EMAIL1"}]},
-    "not a number": {"custom_fields": [{"id": CUSTOM_FIELDS["Loyalty Points"], "content": "many"}],
-                     "email_addresses": [{"email": "a@example.com", "field": "EMAIL1"}]},
+    "unknown custom field": {
+        "custom_fields": [{"id": "404", "content": "x"}],
+        "email_addresses": [{"email": "a@example.com", "field": "EMAIL1"}],
+    },
+    "dropdown not an option": {
+        "custom_fields": [{"id": CUSTOM_FIELDS["Preferred Contact"], "content": "Fax"}],
+        "email_addresses": [{"email": "a@example.com", "field": "EMAIL1"}],
+    },
+    "not a number": {
+        "custom_fields": [{"id": CUSTOM_FIELDS["Loyalty Points"], "content": "many"}],
+        "email_addresses": [{"email": "a@example.com", "field": "EMAIL1"}],
+    },
 }
 
 
@@ -234,24 +294,37 @@ def test_validation_messages_keap_users_meet(api):
 
 
 def test_valid_edges_are_accepted(api):
-    response = api.post(f"{api.v2}/contacts", json={
-        "given_name": "x" * 40,
-        "email_addresses": [{"email": "a" * 64 + "@example.com", "field": "EMAIL2"}],
-        "phone_numbers": [{"number": "1" * 40, "field": "PHONE1"}, {"number": "1" * 20, "field": "PHONE5"}],
-        "addresses": [{**US_BILLING, "line1": "x" * 75},
-                      {"field": "SHIPPING", "line1": "y" * 100, "country_code": "CAN", "region_code": "CA-BC"},
-                      {"field": "OTHER", "country_code": "GBR"}],
-        "custom_fields": [{"id": CUSTOM_FIELDS["Loyalty Points"], "content": 12},
-                          {"id": CUSTOM_FIELDS["Preferred Contact"], "content": "SMS"}],
-    })
+    response = api.post(
+        f"{api.v2}/contacts",
+        json={
+            "given_name": "x" * 40,
+            "email_addresses": [{"email": "a" * 64 + "@example.com", "field": "EMAIL2"}],
+            "phone_numbers": [
+                {"number": "1" * 40, "field": "PHONE1"},
+                {"number": "1" * 20, "field": "PHONE5"},
+            ],
+            "addresses": [
+                {**US_BILLING, "line1": "x" * 75},
+                {"field": "SHIPPING", "line1": "y" * 100, "country_code": "CAN", "region_code": "CA-BC"},
+                {"field": "OTHER", "country_code": "GBR"},
+            ],
+            "custom_fields": [
+                {"id": CUSTOM_FIELDS["Loyalty Points"], "content": 12},
+                {"id": CUSTOM_FIELDS["Preferred Contact"], "content": "SMS"},
+            ],
+        },
+    )
     assert response.status_code == 201, response.text
     billing = response.json()["addresses"][0]
     assert billing["region_code"] == "US-AZ" and billing["region"] == "Arizona"
 
 
 def test_invalid_duplicate_option_is_rejected(api):
-    response = api.post(f"{api.v2}/contacts", params={"duplicate_option": "Phone"},
-                        json={"email_addresses": [{"email": "a@example.com", "field": "EMAIL1"}]})
+    response = api.post(
+        f"{api.v2}/contacts",
+        params={"duplicate_option": "Phone"},
+        json={"email_addresses": [{"email": "a@example.com", "field": "EMAIL1"}]},
+    )
     assert response.status_code == 400
 
 
@@ -263,13 +336,18 @@ def test_tags_list_and_apply(api):
     assert {t["name"]: t["id"] for t in tags} == TAGS["sa101"]
     (existing,) = find(api, EXISTING_EMAIL)
     vip = TAGS["sa101"]["VIP"]
-    response = api.post(f"{api.v2}/tags/{vip}/contacts:applyTags",
-                        json={"contact_ids": [existing["id"], "999999"]})
+    response = api.post(
+        f"{api.v2}/tags/{vip}/contacts:applyTags", json={"contact_ids": [existing["id"], "999999"]}
+    )
     assert response.status_code == 200
     assert response.json() == {"results": {existing["id"]: "SUCCESS", "999999": "NOT_FOUND"}}
     assert vip in api.get(f"{api.v2}/contacts/{existing['id']}").json()["tag_ids"]
-    assert api.post(f"{api.v2}/tags/{TAGS['sa102']['VIP']}/contacts:applyTags",
-                    json={"contact_ids": [existing["id"]]}).status_code == 404
+    assert (
+        api.post(
+            f"{api.v2}/tags/{TAGS['sa102']['VIP']}/contacts:applyTags", json={"contact_ids": [existing["id"]]}
+        ).status_code
+        == 404
+    )
     removed = api.post(f"{api.v2}/tags/{vip}/contacts:removeTags", json={"contact_ids": [existing["id"]]})
     assert removed.status_code == 204
     assert vip not in api.get(f"{api.v2}/contacts/{existing['id']}").json()["tag_ids"]
@@ -327,8 +405,11 @@ def test_each_keap_app_sees_only_its_own_contacts(api, sandbox):
     assert other.patch(f"{api.v2}/contacts/{mine['id']}", json={"given_name": "Hacked"}).status_code == 404
     (theirs,) = find(other, EXISTING_EMAIL)
     assert theirs["id"] != mine["id"] and theirs["given_name"] == "Other"
-    upsert = other.post(f"{api.v2}/contacts", params={"duplicate_option": "Email"}, json={
-        "given_name": "Still Other", "email_addresses": [{"email": EXISTING_EMAIL, "field": "EMAIL1"}]})
+    upsert = other.post(
+        f"{api.v2}/contacts",
+        params={"duplicate_option": "Email"},
+        json={"given_name": "Still Other", "email_addresses": [{"email": EXISTING_EMAIL, "field": "EMAIL1"}]},
+    )
     assert upsert.status_code == 200 and upsert.json()["id"] == theirs["id"]
     assert api.get(f"{api.v2}/contacts/{mine['id']}").json()["given_name"] == "Erin"
     bob = bearer_session(connect(sandbox.url, BOB, "sb201")["access_token"])
@@ -338,8 +419,16 @@ def test_each_keap_app_sees_only_its_own_contacts(api, sandbox):
 
 
 def test_control_seed_adds_contacts_to_one_tenant(api, sandbox):
-    ids = sandbox.seed("sa101", [{"given_name": "Seeded", "tag_ids": [TAGS["sa101"]["VIP"]],
-                                  "email_addresses": [{"email": "seeded@example.com", "field": "EMAIL1"}]}])
+    ids = sandbox.seed(
+        "sa101",
+        [
+            {
+                "given_name": "Seeded",
+                "tag_ids": [TAGS["sa101"]["VIP"]],
+                "email_addresses": [{"email": "seeded@example.com", "field": "EMAIL1"}],
+            }
+        ],
+    )
     (seeded,) = find(api, "seeded@example.com")
     assert seeded["id"] == ids[0] and seeded["tag_ids"] == [TAGS["sa101"]["VIP"]]
     assert sandbox.contacts("sa102")[0]["email_addresses"][0]["email"] != "seeded@example.com"
@@ -350,8 +439,14 @@ def test_concurrent_upserts_of_one_email_make_exactly_one_contact(api, sandbox, 
 
     def upsert(i):
         http = bearer_session(tokens["access_token"])
-        return http.post(f"{api.v2}/contacts", params={"duplicate_option": "Email"}, json={
-            "given_name": f"Racer{i}", "email_addresses": [{"email": "race@example.com", "field": "EMAIL1"}]})
+        return http.post(
+            f"{api.v2}/contacts",
+            params={"duplicate_option": "Email"},
+            json={
+                "given_name": f"Racer{i}",
+                "email_addresses": [{"email": "race@example.com", "field": "EMAIL1"}],
+            },
+        )
 
     with ThreadPoolExecutor(8) as pool:
         responses = list(pool.map(upsert, range(16)))

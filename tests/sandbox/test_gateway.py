@@ -1,4 +1,5 @@
 """The gateway's behaviour: 401s, throttling and its headers, injected faults, counters, control access."""
+
 import json
 import socket
 import time
@@ -16,8 +17,12 @@ from tests.support.sandbox import (
 )
 
 THROTTLE_HEADERS = (
-    "x-keap-product-throttle-limit", "x-keap-product-throttle-available", "x-keap-product-throttle-used",
-    "x-keap-product-quota-limit", "x-keap-product-quota-available", "x-keap-product-quota-used",
+    "x-keap-product-throttle-limit",
+    "x-keap-product-throttle-available",
+    "x-keap-product-throttle-used",
+    "x-keap-product-quota-limit",
+    "x-keap-product-quota-available",
+    "x-keap-product-quota-used",
     "x-keap-product-quota-expiry-time",
 )
 NEW_CONTACT = {"email_addresses": [{"email": "gw@example.com", "field": "EMAIL1"}]}
@@ -48,8 +53,12 @@ def test_expired_token_is_401_access_token_expired(sandbox, tokens, api):
     assert sandbox.expire(access_token=tokens["access_token"]) == 1
     response = api.get(f"{api.v2}/businessProfile")
     assert response.status_code == 401
-    assert response.json() == {"fault": {"faultstring": "Access Token expired",
-                                         "detail": {"errorcode": "keymanagement.service.access_token_expired"}}}
+    assert response.json() == {
+        "fault": {
+            "faultstring": "Access Token expired",
+            "detail": {"errorcode": "keymanagement.service.access_token_expired"},
+        }
+    }
 
 
 def test_expire_by_app_leaves_other_apps_alone(sandbox, api):
@@ -68,8 +77,11 @@ def test_token_expires_by_its_lifetime(sandbox, api):
 
 
 def test_every_api_response_carries_the_throttle_headers(api):
-    for response in (api.get(f"{api.v2}/businessProfile"), api.get(f"{api.v2}/contacts/999999"),
-                     api.post(f"{api.v2}/contacts", json={"given_name": "x"})):
+    for response in (
+        api.get(f"{api.v2}/businessProfile"),
+        api.get(f"{api.v2}/contacts/999999"),
+        api.post(f"{api.v2}/contacts", json={"given_name": "x"}),
+    ):
         for header in THROTTLE_HEADERS:
             assert header in response.headers, (response.status_code, header)
     assert response.headers["x-keap-product-throttle-limit"] == "1500"
@@ -93,8 +105,11 @@ def test_spike_limit_answers_429_without_retry_after(sandbox, api):
 def test_minute_limit_is_per_client_app_across_its_keap_apps(sandbox, api):
     sandbox.limits(per_minute=4)
     bob = bearer_session(connect(sandbox.url, BOB, "sb201")["access_token"])
-    other = bearer_session(connect(sandbox.url, BOB, "sb201", client_id=OTHER_CLIENT_ID,
-                                   client_secret=OTHER_CLIENT_SECRET)["access_token"])
+    other = bearer_session(
+        connect(sandbox.url, BOB, "sb201", client_id=OTHER_CLIENT_ID, client_secret=OTHER_CLIENT_SECRET)[
+            "access_token"
+        ]
+    )
     assert [api.get(f"{api.v2}/tags").status_code for _ in range(2)] == [200, 200]
     assert [bob.get(f"{api.v2}/tags").status_code for _ in range(2)] == [200, 200]
     rejected = bob.get(f"{api.v2}/tags")
@@ -138,13 +153,19 @@ def test_fault_answers_the_next_n_calls_then_stops(sandbox, api):
     assert first.json() == {"code": 503, "message": "Service Unavailable", "status": "Service Unavailable"}
     assert api.post(f"{api.v2}/contacts", json=NEW_CONTACT).status_code == 503
     assert api.post(f"{api.v2}/contacts", json=NEW_CONTACT).status_code == 201
-    assert len([c for c in sandbox.contacts("sa101") if c["email_addresses"][0]["email"] == "gw@example.com"]) == 1
+    assert (
+        len([c for c in sandbox.contacts("sa101") if c["email_addresses"][0]["email"] == "gw@example.com"])
+        == 1
+    )
 
 
 def test_fault_with_body_headers_and_prefix(sandbox, api):
-    sandbox.fault("/crm/rest/v2/contacts*", 429, body={"code": "429", "message": "Quota Exceeded",
-                                                       "status": "Request Throttled"},
-                  headers={"Retry-After": "2"})
+    sandbox.fault(
+        "/crm/rest/v2/contacts*",
+        429,
+        body={"code": "429", "message": "Quota Exceeded", "status": "Request Throttled"},
+        headers={"Retry-After": "2"},
+    )
     response = api.get(f"{api.v2}/contacts/1")
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "2"

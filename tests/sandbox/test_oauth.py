@@ -1,4 +1,5 @@
 """The sandbox's OAuth 2.0: the browser pages and the token endpoint, over real HTTP."""
+
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -24,8 +25,13 @@ REDIRECT = "http://127.0.0.1:8000/connect/callback?keep=1"
 
 
 def authorize_params(**overrides):
-    params = {"client_id": CLIENT_ID, "redirect_uri": REDIRECT, "response_type": "code", "scope": "full",
-              "state": "s-123"}
+    params = {
+        "client_id": CLIENT_ID,
+        "redirect_uri": REDIRECT,
+        "response_type": "code",
+        "scope": "full",
+        "state": "s-123",
+    }
     params.update(overrides)
     return {k: v for k, v in params.items() if v is not None}
 
@@ -75,8 +81,10 @@ def test_a_user_with_one_keap_app_skips_the_picker_and_the_consent_names_the_app
     http = requests.Session()
     page = http.get(sandbox.authorize_url, params=authorize_params(client_id=OTHER_CLIENT_ID))
     csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    page = http.post(f"{sandbox.url}/app/oauth/signin",
-                     data={"csrf_token": csrf, "username": BOB, "password": "bob-password"})
+    page = http.post(
+        f"{sandbox.url}/app/oauth/signin",
+        data={"csrf_token": csrf, "username": BOB, "password": "bob-password"},
+    )
     assert page.url.endswith("/app/oauth/consent")
     assert "Other Integration" in page.text and "Cedar Yoga" in page.text
     assert ">Allow<" in page.text and ">Deny<" in page.text
@@ -86,8 +94,10 @@ def test_the_picker_lists_both_of_alices_accounts_in_order(sandbox):
     http = requests.Session()
     page = http.get(sandbox.authorize_url, params=authorize_params())
     csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    page = http.post(f"{sandbox.url}/app/oauth/signin",
-                     data={"csrf_token": csrf, "username": ALICE, "password": "alice-password"})
+    page = http.post(
+        f"{sandbox.url}/app/oauth/signin",
+        data={"csrf_token": csrf, "username": ALICE, "password": "alice-password"},
+    )
     assert page.url.endswith("/app/oauth/account")
     assert page.text.index("Alpine Bakery") < page.text.index("Bayside Dental")
     assert 'name="app" value="sa101"' in page.text and 'name="app" value="sa102"' in page.text
@@ -98,8 +108,9 @@ def test_wrong_password_shows_an_error_and_no_code(sandbox):
     http = requests.Session()
     page = http.get(sandbox.authorize_url, params=authorize_params())
     csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    page = http.post(f"{sandbox.url}/app/oauth/signin",
-                     data={"csrf_token": csrf, "username": ALICE, "password": "wrong"})
+    page = http.post(
+        f"{sandbox.url}/app/oauth/signin", data={"csrf_token": csrf, "username": ALICE, "password": "wrong"}
+    )
     assert page.status_code == 401
     assert "incorrect" in page.text
     assert page.url.endswith("/app/oauth/signin")
@@ -113,18 +124,23 @@ def test_deny_redirects_with_access_denied_and_state(sandbox):
     assert "code" not in query
 
 
-@pytest.mark.parametrize("overrides", [
-    {"client_id": None},
-    {"client_id": "unknown-client"},
-    {"redirect_uri": None},
-    {"redirect_uri": "not-a-url"},
-    {"response_type": "token"},
-    {"response_type": None},
-    {"scope": "contacts"},
-    {"scope": None},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"client_id": None},
+        {"client_id": "unknown-client"},
+        {"redirect_uri": None},
+        {"redirect_uri": "not-a-url"},
+        {"response_type": "token"},
+        {"response_type": None},
+        {"scope": "contacts"},
+        {"scope": None},
+    ],
+)
 def test_bad_authorize_requests_get_an_error_page_not_a_redirect(sandbox, overrides):
-    response = requests.get(sandbox.authorize_url, params=authorize_params(**overrides), allow_redirects=False)
+    response = requests.get(
+        sandbox.authorize_url, params=authorize_params(**overrides), allow_redirects=False
+    )
     assert response.status_code == 400
     assert "Location" not in response.headers
     assert "text/html" in response.headers["Content-Type"]
@@ -155,8 +171,9 @@ def test_code_is_bound_to_its_redirect_uri_exactly(sandbox):
 
 def test_code_is_bound_to_its_client(sandbox):
     code = oauth_dance(sandbox.url, REDIRECT, ALICE, "sa101")
-    stolen = exchange_code(sandbox.url, code, REDIRECT, client_id=OTHER_CLIENT_ID,
-                           client_secret=OTHER_CLIENT_SECRET)
+    stolen = exchange_code(
+        sandbox.url, code, REDIRECT, client_id=OTHER_CLIENT_ID, client_secret=OTHER_CLIENT_SECRET
+    )
     assert stolen.status_code == 400
     assert exchange_code(sandbox.url, code, REDIRECT).status_code == 200
 
@@ -170,17 +187,27 @@ def test_wrong_client_secret_is_refused(sandbox):
 
 def test_code_exchange_wants_credentials_in_the_body_not_basic(sandbox):
     code = oauth_dance(sandbox.url, REDIRECT, ALICE, "sa101")
-    response = requests.post(sandbox.token_url, auth=(CLIENT_ID, CLIENT_SECRET), data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT})
+    response = requests.post(
+        sandbox.token_url,
+        auth=(CLIENT_ID, CLIENT_SECRET),
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT},
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
 
 
 def test_token_endpoint_rejects_a_json_body(sandbox):
     code = oauth_dance(sandbox.url, REDIRECT, ALICE, "sa101")
-    response = requests.post(sandbox.token_url, json={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-        "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
+    response = requests.post(
+        sandbox.token_url,
+        json={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        },
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
 
@@ -188,9 +215,15 @@ def test_token_endpoint_rejects_a_json_body(sandbox):
 def test_refresh_wants_basic_credentials_and_the_right_secret(sandbox):
     code = oauth_dance(sandbox.url, REDIRECT, ALICE, "sa101")
     refresh = exchange_code(sandbox.url, code, REDIRECT).json()["refresh_token"]
-    in_body = requests.post(sandbox.token_url, data={
-        "grant_type": "refresh_token", "refresh_token": refresh,
-        "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
+    in_body = requests.post(
+        sandbox.token_url,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        },
+    )
     assert in_body.status_code in (400, 401)
     wrong = refresh_tokens(sandbox.url, refresh, client_secret="wrong")
     assert wrong.status_code == 400
@@ -205,7 +238,10 @@ def test_revoked_app_cannot_refresh(sandbox):
     code = oauth_dance(sandbox.url, REDIRECT, ALICE, "sa101")
     tokens = exchange_code(sandbox.url, code, REDIRECT).json()
     assert sandbox.revoke("sa101") == 2
-    assert refresh_tokens(sandbox.url, tokens["refresh_token"]).json()["error_description"] == "Invalid Refresh Token"
+    assert (
+        refresh_tokens(sandbox.url, tokens["refresh_token"]).json()["error_description"]
+        == "Invalid Refresh Token"
+    )
     api = bearer_session(tokens["access_token"])
     assert api.get(f"{sandbox.rest_url}/v2/businessProfile").status_code == 401
 
@@ -229,5 +265,9 @@ def test_client_credentials_come_from_the_environment():
     with SandboxServer(env=env) as server:
         assert "client_secret=env-secret" in server.wait_for_output("client_id=env-id")
         code = oauth_dance(server.url, REDIRECT, BOB, client_id="env-id")
-        assert exchange_code(server.url, code, REDIRECT, client_id="env-id",
-                             client_secret="env-secret").status_code == 200
+        assert (
+            exchange_code(
+                server.url, code, REDIRECT, client_id="env-id", client_secret="env-secret"
+            ).status_code
+            == 200
+        )

@@ -1,4 +1,5 @@
 """Every response the sandbox gives for the operations it serves validates against Keap's swagger.yml."""
+
 from pathlib import Path
 
 import pytest
@@ -27,16 +28,30 @@ def test_every_served_operation_answers_as_the_spec_says(sandbox, keap_openapi):
     v2 = f"{sandbox.rest_url}/v2"
     existing = api.get(f"{v2}/contacts", params={"filter": f"email=={EXISTING_EMAIL}"}).json()["contacts"][0]
     full = {
-        "given_name": "Spec", "family_name": "Check", "job_title": "QA", "website": "https://example.com",
-        "company": {"company_name": "Acme"}, "origin": {"ip_address": "192.0.2.1"},
-        "birth_date": "1990-02-03", "source_type": "API",
+        "given_name": "Spec",
+        "family_name": "Check",
+        "job_title": "QA",
+        "website": "https://example.com",
+        "company": {"company_name": "Acme"},
+        "origin": {"ip_address": "192.0.2.1"},
+        "birth_date": "1990-02-03",
+        "source_type": "API",
         "utm_parameters": {"keap_source_id": "42", "utm_source": "google"},
         "email_addresses": [{"email": "spec@example.com", "field": "EMAIL1", "opt_in_reason": "Form"}],
         "phone_numbers": [{"number": "602-555-0100", "field": "PHONE1", "type": "Work", "extension": "7"}],
         "fax_numbers": [{"number": "602-555-0101", "field": "FAX1"}],
         "social_accounts": [{"type": "FACEBOOK", "name": "spec"}],
-        "addresses": [{"field": "BILLING", "line1": "1 A St", "locality": "Phoenix", "region_code": "US-AZ",
-                       "country_code": "USA", "postal_code": "85001", "zip_four": "1234"}],
+        "addresses": [
+            {
+                "field": "BILLING",
+                "line1": "1 A St",
+                "locality": "Phoenix",
+                "region_code": "US-AZ",
+                "country_code": "USA",
+                "postal_code": "85001",
+                "zip_four": "1234",
+            }
+        ],
         "custom_fields": [{"id": "7", "content": "Green"}, {"id": "9", "content": 3}],
     }
     tag = TAGS["sa101"]["VIP"]
@@ -52,10 +67,15 @@ def test_every_served_operation_answers_as_the_spec_says(sandbox, keap_openapi):
         api.get(f"{v2}/contacts/{existing['id']}"),
         api.get(f"{v2}/contacts/{existing['id']}", params={"fields": "given_name,email_addresses"}),
         api.get(f"{v2}/contacts/999999"),
-        api.patch(f"{v2}/contacts/{existing['id']}", json={"job_title": "Baker"},
-                  params={"update_mask": "job_title"}),
-        api.patch(f"{v2}/contacts/{existing['id']}", json={"addresses": [{"field": "BILLING",
-                                                                         "region_code": "US-AZ"}]}),
+        api.patch(
+            f"{v2}/contacts/{existing['id']}",
+            json={"job_title": "Baker"},
+            params={"update_mask": "job_title"},
+        ),
+        api.patch(
+            f"{v2}/contacts/{existing['id']}",
+            json={"addresses": [{"field": "BILLING", "region_code": "US-AZ"}]},
+        ),
         api.get(f"{v2}/contacts/model"),
         api.get(f"{v2}/contacts/{existing['id']}/tags"),
         api.get(f"{v2}/tags"),
@@ -69,14 +89,41 @@ def test_every_served_operation_answers_as_the_spec_says(sandbox, keap_openapi):
         bearer_session("not-a-token").get(f"{v2}/contacts"),
     ]
     statuses = [r.status_code for r in calls]
-    assert statuses == [200, 200, 200, 200, 400, 201, 200, 400, 200, 200, 404, 200, 400, 200, 200, 200, 200,
-                        200, 204, 200, 200, 200, 404, 401]
+    assert statuses == [
+        200,
+        200,
+        200,
+        200,
+        400,
+        201,
+        200,
+        400,
+        200,
+        200,
+        404,
+        200,
+        400,
+        200,
+        200,
+        200,
+        200,
+        200,
+        204,
+        200,
+        200,
+        200,
+        404,
+        401,
+    ]
     failures = []
     for response in calls:
         try:
-            keap_openapi.validate_response(RequestsOpenAPIRequest(response.request),
-                                           RequestsOpenAPIResponse(response))
+            keap_openapi.validate_response(
+                RequestsOpenAPIRequest(response.request), RequestsOpenAPIResponse(response)
+            )
         except Exception as exc:  # collect them all, then fail once with every message
-            failures.append(f"{response.request.method} {response.request.url} {response.status_code}: "
-                            f"{exc!r} {getattr(exc, '__cause__', '')!r}")
+            failures.append(
+                f"{response.request.method} {response.request.url} {response.status_code}: "
+                f"{exc!r} {getattr(exc, '__cause__', '')!r}"
+            )
     assert not failures, "\n".join(failures)

@@ -3,6 +3,7 @@
 - `sandbox_server`: one real sandbox process for the whole session.
 - `sandbox`: a `SandboxControl` (with `.url`) on that server, reset to the seed before each test.
 """
+
 from __future__ import annotations
 
 import pytest

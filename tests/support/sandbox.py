@@ -2,6 +2,7 @@
 
 Talks to the sandbox over HTTP only; never imports connectors.sandbox.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,8 +55,14 @@ LISTENING_RE = re.compile(r"Keap sandbox listening on (http://\S+)")
 class SandboxServer:
     """The sandbox as a subprocess: `python manage.py keap_sandbox --port 0` from the project root."""
 
-    def __init__(self, *, access_token_ttl: int | None = None, env: dict | None = None,
-                 host: str = "127.0.0.1", startup_timeout: float = 20.0):
+    def __init__(
+        self,
+        *,
+        access_token_ttl: int | None = None,
+        env: dict | None = None,
+        host: str = "127.0.0.1",
+        startup_timeout: float = 20.0,
+    ):
         self.host = host
         self.access_token_ttl = access_token_ttl
         self.env = env or {}
@@ -64,13 +71,20 @@ class SandboxServer:
         self.url: str | None = None
         self.output: deque[str] = deque(maxlen=200)
 
-    def start(self) -> "SandboxServer":
+    def start(self) -> SandboxServer:
         cmd = [sys.executable, "manage.py", "keap_sandbox", "--host", self.host, "--port", "0"]
         if self.access_token_ttl is not None:
             cmd += ["--access-token-ttl", str(self.access_token_ttl)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
-        self.process = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self.process = subprocess.Popen(
+            cmd,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
         found = threading.Event()
 
         def drain():
@@ -109,7 +123,7 @@ class SandboxServer:
                 self.process.kill()
                 self.process.wait(5)
 
-    def __enter__(self) -> "SandboxServer":
+    def __enter__(self) -> SandboxServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -152,10 +166,29 @@ class SandboxControl:
             body["email_status"] = email_status
         return self._call("POST", "/seed", json=body)["ids"]
 
-    def fault(self, path: str, status: int | None = None, count: int | None = 1, method: str | None = None,
-              delay_ms: int = 0, body=None, headers: dict | None = None) -> None:
-        self._call("POST", "/faults", json={"path": path, "status": status, "count": count, "method": method,
-                                            "delay_ms": delay_ms, "body": body, "headers": headers})
+    def fault(
+        self,
+        path: str,
+        status: int | None = None,
+        count: int | None = 1,
+        method: str | None = None,
+        delay_ms: int = 0,
+        body=None,
+        headers: dict | None = None,
+    ) -> None:
+        self._call(
+            "POST",
+            "/faults",
+            json={
+                "path": path,
+                "status": status,
+                "count": count,
+                "method": method,
+                "delay_ms": delay_ms,
+                "body": body,
+                "headers": headers,
+            },
+        )
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
@@ -192,15 +225,24 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 def _csrf(response: requests.Response) -> str:
     m = CSRF_RE.search(response.text)
     if not m:
-        raise AssertionError(f"no sign-in form at {response.url} ({response.status_code}):\n"
-                             f"{response.text[:500]}")
+        raise AssertionError(
+            f"no sign-in form at {response.url} ({response.status_code}):\n{response.text[:500]}"
+        )
     return m.group(1)
 
 
-def oauth_authorize_redirect(sandbox_url: str, redirect_uri: str, user: str, app: str | None = None, *,
-                             client_id: str = CLIENT_ID, state: str | None = "test-state",
-                             password: str | None = None, decision: str = "allow",
-                             session: requests.Session | None = None) -> str:
+def oauth_authorize_redirect(
+    sandbox_url: str,
+    redirect_uri: str,
+    user: str,
+    app: str | None = None,
+    *,
+    client_id: str = CLIENT_ID,
+    state: str | None = "test-state",
+    password: str | None = None,
+    decision: str = "allow",
+    session: requests.Session | None = None,
+) -> str:
     """Walk authorize -> sign in -> pick -> Allow/Deny; return the URL the sandbox redirects back to."""
     http = session or requests.Session()
     base = sandbox_url.rstrip("/")
@@ -210,32 +252,48 @@ def oauth_authorize_redirect(sandbox_url: str, redirect_uri: str, user: str, app
     page = http.get(f"{base}/app/oauth/authorize", params=params, timeout=10)
     if page.status_code != 200:
         raise AssertionError(f"authorize refused ({page.status_code}): {page.text[:500]}")
-    page = http.post(f"{base}/app/oauth/signin", timeout=10, data={
-        "csrf_token": _csrf(page), "username": user, "password": password or USERS[user]})
+    page = http.post(
+        f"{base}/app/oauth/signin",
+        timeout=10,
+        data={"csrf_token": _csrf(page), "username": user, "password": password or USERS[user]},
+    )
     if page.status_code != 200:
         raise AssertionError(f"sign-in refused ({page.status_code}): {page.text[:500]}")
     if page.url.endswith("/app/oauth/account"):
         chosen = app or USER_APPS[user][0]
-        page = http.post(f"{base}/app/oauth/account", data={"csrf_token": _csrf(page), "app": chosen},
-                         timeout=10)
+        page = http.post(
+            f"{base}/app/oauth/account", data={"csrf_token": _csrf(page), "app": chosen}, timeout=10
+        )
         if page.status_code != 200:
             raise AssertionError(f"account choice refused ({page.status_code}): {page.text[:500]}")
     elif app is not None and USER_APPS.get(user) and app not in USER_APPS[user]:
         raise AssertionError(f"{user} has no Keap app {app}")
-    answer = http.post(f"{base}/app/oauth/consent", data={"csrf_token": _csrf(page), "decision": decision},
-                       allow_redirects=False, timeout=10)
+    answer = http.post(
+        f"{base}/app/oauth/consent",
+        data={"csrf_token": _csrf(page), "decision": decision},
+        allow_redirects=False,
+        timeout=10,
+    )
     if answer.status_code != 302:
         raise AssertionError(f"consent answered {answer.status_code}: {answer.text[:500]}")
     return answer.headers["Location"]
 
 
-def oauth_dance(sandbox_url: str, redirect_uri: str, user: str = ALICE, app: str | None = None, *,
-                client_id: str = CLIENT_ID, state: str | None = "test-state",
-                password: str | None = None) -> str:
+def oauth_dance(
+    sandbox_url: str,
+    redirect_uri: str,
+    user: str = ALICE,
+    app: str | None = None,
+    *,
+    client_id: str = CLIENT_ID,
+    state: str | None = "test-state",
+    password: str | None = None,
+) -> str:
     """Walk the whole consent as `user`, choosing Keap app `app` (default: the user's first), click
     Allow; return the code."""
-    location = oauth_authorize_redirect(sandbox_url, redirect_uri, user, app, client_id=client_id,
-                                        state=state, password=password)
+    location = oauth_authorize_redirect(
+        sandbox_url, redirect_uri, user, app, client_id=client_id, state=state, password=password
+    )
     query = parse_qs(urlsplit(location).query)
     if "code" not in query:
         raise AssertionError(f"no code in the redirect: {location}")
@@ -244,27 +302,54 @@ def oauth_dance(sandbox_url: str, redirect_uri: str, user: str = ALICE, app: str
     return query["code"][0]
 
 
-def exchange_code(sandbox_url: str, code: str, redirect_uri: str, *, client_id: str = CLIENT_ID,
-                  client_secret: str = CLIENT_SECRET) -> requests.Response:
+def exchange_code(
+    sandbox_url: str,
+    code: str,
+    redirect_uri: str,
+    *,
+    client_id: str = CLIENT_ID,
+    client_secret: str = CLIENT_SECRET,
+) -> requests.Response:
     """POST /token with grant_type=authorization_code (credentials in the body, as Keap wants)."""
-    return requests.post(f"{sandbox_url.rstrip('/')}/token", timeout=10, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-        "client_id": client_id, "client_secret": client_secret})
+    return requests.post(
+        f"{sandbox_url.rstrip('/')}/token",
+        timeout=10,
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": client_id,
+            "client_secret": client_secret,
+        },
+    )
 
 
-def refresh_tokens(sandbox_url: str, refresh_token: str, *, client_id: str = CLIENT_ID,
-                   client_secret: str = CLIENT_SECRET) -> requests.Response:
+def refresh_tokens(
+    sandbox_url: str, refresh_token: str, *, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET
+) -> requests.Response:
     """POST /token with grant_type=refresh_token (credentials in HTTP Basic, as Keap wants)."""
-    return requests.post(f"{sandbox_url.rstrip('/')}/token", timeout=10, auth=(client_id, client_secret),
-                         data={"grant_type": "refresh_token", "refresh_token": refresh_token})
+    return requests.post(
+        f"{sandbox_url.rstrip('/')}/token",
+        timeout=10,
+        auth=(client_id, client_secret),
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+    )
 
 
-def connect(sandbox_url: str, user: str = ALICE, app: str = "sa101", *, client_id: str = CLIENT_ID,
-            client_secret: str = CLIENT_SECRET, redirect_uri: str = "http://127.0.0.1:9/callback") -> dict:
+def connect(
+    sandbox_url: str,
+    user: str = ALICE,
+    app: str = "sa101",
+    *,
+    client_id: str = CLIENT_ID,
+    client_secret: str = CLIENT_SECRET,
+    redirect_uri: str = "http://127.0.0.1:9/callback",
+) -> dict:
     """The dance plus the code exchange: the token response (access_token, refresh_token, scope...)."""
     code = oauth_dance(sandbox_url, redirect_uri, user, app, client_id=client_id)
-    response = exchange_code(sandbox_url, code, redirect_uri, client_id=client_id,
-                             client_secret=client_secret)
+    response = exchange_code(
+        sandbox_url, code, redirect_uri, client_id=client_id, client_secret=client_secret
+    )
     response.raise_for_status()
     return response.json()
 

@@ -3,6 +3,7 @@
 Both run as their own processes (the app never imports the sandbox). The staff user the demo
 prints is created, or has its password reset, each time.
 """
+
 import os
 import signal
 import subprocess
@@ -22,8 +23,11 @@ class Command(BaseCommand):
     help = "Run keapconnect and the local Keap sandbox together for a demo (Ctrl-C stops both)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--addr", default=os.environ.get("DEMO_ADDR", "127.0.0.1:8000"),
-                            help="Where keapconnect listens (default 127.0.0.1:8000, or DEMO_ADDR).")
+        parser.add_argument(
+            "--addr",
+            default=os.environ.get("DEMO_ADDR", "127.0.0.1:8000"),
+            help="Where keapconnect listens (default 127.0.0.1:8000, or DEMO_ADDR).",
+        )
         parser.add_argument("--username", default=os.environ.get("DEMO_USERNAME", "staff"))
         parser.add_argument("--password", default=os.environ.get("DEMO_PASSWORD", "keapconnect-demo"))
 
@@ -32,7 +36,10 @@ class Command(BaseCommand):
             raise CommandError("The demo runs against the Keap sandbox: set KEAP_SANDBOX=1 (make demo does).")
         sandbox = urlparse(settings.KEAP_SANDBOX_URL)
         if sandbox.hostname not in ("127.0.0.1", "localhost") or not sandbox.port:
-            raise CommandError(f"KEAP_SANDBOX_URL must be http://127.0.0.1:<port> for the demo, not {settings.KEAP_SANDBOX_URL!r}.")
+            raise CommandError(
+                "KEAP_SANDBOX_URL must be http://127.0.0.1:<port> for the demo, "
+                f"not {settings.KEAP_SANDBOX_URL!r}."
+            )
         self._ensure_staff_user(username, password)
 
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
@@ -41,7 +48,10 @@ class Command(BaseCommand):
         try:
             sandbox_proc = subprocess.Popen(
                 [*manage, "keap_sandbox", "--host", sandbox.hostname, "--port", str(sandbox.port)],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=env,
             )
             processes.append(sandbox_proc)
             self._wait_for_sandbox(sandbox_proc)
@@ -49,7 +59,9 @@ class Command(BaseCommand):
             processes.append(app_proc)
             time.sleep(1.5)
             if app_proc.poll() is not None:
-                raise CommandError(f"keapconnect did not start on {addr} (is the port in use? try --addr 127.0.0.1:8001).")
+                raise CommandError(
+                    f"keapconnect did not start on {addr} (is the port in use? try --addr 127.0.0.1:8001)."
+                )
             self._print_banner(addr, username, password)
             while all(p.poll() is None for p in processes):
                 time.sleep(0.5)
@@ -70,7 +82,9 @@ class Command(BaseCommand):
 
     def _ensure_staff_user(self, username, password):
         User = get_user_model()
-        user, _created = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
+        user, _created = User.objects.get_or_create(
+            username=username, defaults={"email": f"{username}@example.com"}
+        )
         user.is_staff = True
         user.is_superuser = True
         user.set_password(password)
@@ -89,12 +103,15 @@ class Command(BaseCommand):
         else:
             raise CommandError("The Keap sandbox did not start:\n" + "".join(lines[-20:]))
         # Keep echoing what the sandbox prints (its credentials, its errors) from now on.
-        threading.Thread(target=lambda: [self.stdout.write(l.rstrip("\n")) for l in proc.stdout], daemon=True).start()
+        threading.Thread(
+            target=lambda: [self.stdout.write(line.rstrip("\n")) for line in proc.stdout], daemon=True
+        ).start()
         time.sleep(0.5)
 
     def _print_banner(self, addr, username, password):
         line = "=" * 72
-        self.stdout.write(self.style.SUCCESS(f"""
+        self.stdout.write(
+            self.style.SUCCESS(f"""
 {line}
 keapconnect demo is running (Ctrl-C stops everything)
 
@@ -105,4 +122,5 @@ Connect an account: open keapconnect, "Connect a Keap account", paste the sandbo
 client ID and secret printed above, click "Sign in with Keap" and sign in on the sandbox
 as one of its users (also printed above).
 {line}
-"""))
+""")
+        )
