@@ -19,6 +19,8 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # The default key is for local use only; checks.py warns when it is used without DEBUG.
 INSECURE_DEFAULT_SECRET_KEY = "django-insecure-keapconnect-local-development-key"
 SECRET_KEY = env("DJANGO_SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
+# Earlier keys, still accepted (sessions) and still able to decrypt stored secrets and tokens.
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 TIME_ZONE = env("DJANGO_TIME_ZONE", default="UTC")

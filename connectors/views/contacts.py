@@ -113,6 +113,12 @@ def upsert_detail(request, pk: int):
             "sent": _readable_payload(upsert.payload),
             "tags": _tag_names(upsert),
             "can_retry": contact_upsert_can_retry(upsert=upsert),
+            # The result of a send comes with a fresh form for the next entry, same account.
+            "next_form": (
+                ContactForm(initial={"account": upsert.account_id})
+                if upsert.status == ContactUpsert.Status.SUCCEEDED and upsert.account.is_active
+                else None
+            ),
         },
     )
 

@@ -52,7 +52,11 @@ def test_a_successful_post_redirects_to_the_result(account, fake_keap, staff_cli
     html = response.content.decode()
     assert "Created contact #1001 in Alpine Bakery" in html
     assert "ada@example.com" in html and "&quot;EMAIL1&quot;" in html  # what was sent
-    assert f"{NEW}?account={account.pk}" in html  # straight to a fresh form for the same account
+    # ... and a fresh form for the next entry: same account, nothing typed, a new submission key.
+    form = response.context["next_form"]
+    assert not form.is_bound and form.chosen_account == account
+    assert 'id="next-contact"' in html and 'name="email" value=' not in html
+    assert str(form.initial["submission_key"]) != str(record.submission_key)
 
 
 def test_a_second_post_with_the_same_key_shows_the_first_result_without_calling_keap(
