@@ -50,6 +50,16 @@ ACCESS_REFUSED = (
     "was probably revoked in Keap: reconnect the account."
 )
 
+# What a token response sets on an account (`_store_token`).
+TOKEN_FIELDS = (
+    "access_token",
+    "refresh_token",
+    "access_token_expires_at",
+    "refresh_token_issued_at",
+    "scope",
+    "last_refreshed_at",
+)
+
 
 # -- clients and errors ------------------------------------------------------------------------
 def connected_account_client(*, account: ConnectedAccount) -> KeapClient:
@@ -172,18 +182,7 @@ def oauth_token_refresh(
             )
             _store_token(locked, token, now=now)
             locked.last_error = ""
-            locked.save(
-                update_fields=[
-                    "access_token",
-                    "refresh_token",
-                    "access_token_expires_at",
-                    "refresh_token_issued_at",
-                    "scope",
-                    "last_refreshed_at",
-                    "last_error",
-                    "updated_at",
-                ]
-            )
+            locked.save(update_fields=[*TOKEN_FIELDS, "last_error", "updated_at"])
     except KeapTokenError as exc:
         # Outside the atomic block: the mark must outlive the exception.
         message = REFRESH_REFUSED.format(detail=exc.message)
@@ -370,14 +369,5 @@ def _store_token(account: ConnectedAccount, token: dict, *, now: datetime) -> No
 def _copy_token_fields(source: ConnectedAccount, target: ConnectedAccount) -> None:
     if source is target:
         return
-    for name in (
-        "access_token",
-        "refresh_token",
-        "access_token_expires_at",
-        "refresh_token_issued_at",
-        "scope",
-        "last_refreshed_at",
-        "last_error",
-        "status",
-    ):
+    for name in (*TOKEN_FIELDS, "last_error", "status"):
         setattr(target, name, getattr(source, name))
