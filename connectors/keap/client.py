@@ -59,6 +59,7 @@ class KeapClient:
         backoff_factor: float = 0.5,
         refresh_margin: float = 300,
         clock: Callable[[], float] = time.time,
+        adapters: tuple[HTTPAdapter, HTTPAdapter] | None = None,
     ):
         self.api_base_url = api_base_url.rstrip("/")
         # OAuth2Session refuses plain HTTP; the local sandbox (loopback only) speaks it.
@@ -68,24 +69,14 @@ class KeapClient:
         self.timeout = timeout
         self.refresh_margin = refresh_margin
         self.clock = clock
-        retry = Retry(
-            total=retries,
-            connect=retries,
-            read=0,  # a request that reached Keap and timed out may have been applied
-            status=retries,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=None,  # which calls may repeat is decided per call (two sessions)
-            backoff_factor=backoff_factor,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-        )
-        once = Retry(total=0, connect=0, read=0, status=0, raise_on_status=False, redirect=0)
-        self._retrying = self._session(retry)
+        # Given adapters (connection pools) are shared and outlive this client; its own are closed.
+        self._owns_adapters = adapters is None
+        retrying, once = adapters or http_adapters(retries=retries, backoff_factor=backoff_factor)
+        self._retrying = self._session(retrying)
         self._once = self._session(once)
 
-    def _session(self, retry: Retry) -> OAuth2Session:
+    def _session(self, adapter: HTTPAdapter) -> OAuth2Session:
         session = OAuth2Session(token=self._bearer())
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=10)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
@@ -94,8 +85,9 @@ class KeapClient:
         return {"access_token": self.token["access_token"], "token_type": "Bearer"}
 
     def close(self):
-        self._retrying.close()
-        self._once.close()
+        if self._owns_adapters:
+            self._retrying.close()
+            self._once.close()
 
     def __enter__(self):
         return self
@@ -225,6 +217,27 @@ class KeapClient:
                 f"Keap is unavailable (HTTP {status}): {message}", status=status, payload=body
             )
         raise KeapError(f"Keap answered HTTP {status}: {message}", status=status, payload=body)
+
+
+def http_adapters(*, retries: int, backoff_factor: float) -> tuple[HTTPAdapter, HTTPAdapter]:
+    """The two connection pools a client sends through: one that retries, one that never does.
+
+    The retrying one repeats connection errors and 429/502/503/504 with exponential backoff
+    (honouring Retry-After), but never a request that reached Keap and timed out.
+    """
+    retry = Retry(
+        total=retries,
+        connect=retries,
+        read=0,  # a request that reached Keap and timed out may have been applied
+        status=retries,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=None,  # which calls may repeat is decided per call (by the pool chosen)
+        backoff_factor=backoff_factor,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    once = Retry(total=0, connect=0, read=0, status=0, raise_on_status=False, redirect=0)
+    return HTTPAdapter(max_retries=retry, pool_maxsize=10), HTTPAdapter(max_retries=once, pool_maxsize=10)
 
 
 def _json_or_none(response: requests.Response) -> Any:

@@ -13,6 +13,7 @@ exception that follows it.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from ..errors import AccountUnavailable, ConnectorError, KeapRejected, ReconnectNeeded, TryAgainLater
 from ..keap import oauth as keap_oauth
-from ..keap.client import KeapClient
+from ..keap.client import KeapClient, http_adapters
 from ..keap.errors import (
     KeapAuthError,
     KeapError,
@@ -89,7 +90,23 @@ def connected_account_client(*, account: ConnectedAccount) -> KeapClient:
         retries=settings.KEAP_HTTP_RETRIES,
         backoff_factor=settings.KEAP_HTTP_BACKOFF,
         refresh_margin=settings.KEAP_TOKEN_REFRESH_MARGIN,
+        adapters=_thread_adapters(),
     )
+
+
+_local = threading.local()
+
+
+def _thread_adapters():
+    """This thread's connection pools to Keap, kept across calls: one TLS handshake, not one a call.
+
+    Per thread, because a request worker handles one request at a time; keyed by the retry settings.
+    """
+    pools = _local.__dict__.setdefault("adapters", {})
+    key = (settings.KEAP_HTTP_RETRIES, settings.KEAP_HTTP_BACKOFF)
+    if key not in pools:
+        pools[key] = http_adapters(retries=key[0], backoff_factor=key[1])
+    return pools[key]
 
 
 @contextmanager

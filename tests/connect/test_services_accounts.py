@@ -1,5 +1,7 @@
 """The account services: the client they build, error mapping, the locked refresh, connect/disconnect/test."""
 
+import http.server
+import threading
 from datetime import timedelta
 from urllib.parse import parse_qs
 
@@ -64,6 +66,43 @@ def test_client_refuses_inactive_accounts(account, status):
     account.status = status
     with pytest.raises(AccountUnavailable):
         svc.connected_account_client(account=account)
+
+
+def test_clients_of_one_thread_share_connection_pools_that_outlive_each_client(account, settings):
+    class Keap(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as Keap
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Keap)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.KEAP_API_BASE_URL = f"http://127.0.0.1:{server.server_port}/crm/rest"
+    try:
+        first = svc.connected_account_client(account=account)
+        first.get("/v2/businessProfile")
+        first.close()
+        second = svc.connected_account_client(account=account)
+        pool = second._retrying.get_adapter(settings.KEAP_API_BASE_URL).poolmanager
+        assert first._retrying.get_adapter(settings.KEAP_API_BASE_URL).poolmanager is pool
+        assert len(pool.pools) == 1  # the first client's connection pool is still open for the next
+        second.get("/v2/businessProfile")
+        [key] = pool.pools.keys()
+        assert pool.pools[key].num_connections == 1  # one connection served both clients
+    finally:
+        server.shutdown()
+    other_thread = []
+    thread = threading.Thread(target=lambda: other_thread.append(svc.connected_account_client(account=account)))
+    thread.start()
+    thread.join()
+    assert other_thread[0]._retrying.get_adapter(API).poolmanager is not pool  # one pool set per thread
 
 
 def test_client_refuses_an_account_without_tokens(account):
