@@ -99,7 +99,11 @@ def test_clients_of_one_thread_share_connection_pools_that_outlive_each_client(a
     finally:
         server.shutdown()
     other_thread = []
-    thread = threading.Thread(target=lambda: other_thread.append(svc.connected_account_client(account=account)))
+
+    def connect_in_another_thread():
+        other_thread.append(svc.connected_account_client(account=account))
+
+    thread = threading.Thread(target=connect_in_another_thread)
     thread.start()
     thread.join()
     assert other_thread[0]._retrying.get_adapter(API).poolmanager is not pool  # one pool set per thread
