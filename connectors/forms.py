@@ -30,7 +30,8 @@ class ContactForm(forms.Form):
     locality 50, postal code 15, PHONE1 40, job title 255).
     """
 
-    submission_key = forms.UUIDField(widget=forms.HiddenInput)
+    # One per form shown: a second POST of the same entry is answered with the first one's result.
+    submission_key = forms.CharField(widget=forms.HiddenInput, required=False)
     account = forms.ModelChoiceField(
         queryset=ConnectedAccount.objects.none(), label="Keap account", empty_label="Choose an account…"
     )
@@ -163,6 +164,13 @@ class ContactForm(forms.Form):
             )
         if not provinces and not self._value("region_code"):
             region.widget.attrs["disabled"] = "disabled"
+
+    def clean_submission_key(self) -> uuid.UUID:
+        """A missing or garbled key (a stale or crafted page) is not the person's error: a new entry."""
+        try:
+            return uuid.UUID(self.cleaned_data.get("submission_key") or "")
+        except ValueError:
+            return uuid.uuid4()
 
     # -- validation ---------------------------------------------------------------------------------
     def clean(self):

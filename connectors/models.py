@@ -97,6 +97,7 @@ class ContactUpsert(models.Model):
     submission_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     email = models.EmailField(max_length=255)
     duplicate_option = models.CharField(max_length=32, default="Email")
+    submitted = models.JSONField(default=dict, blank=True, help_text="What the person entered, as entered.")
     payload = models.JSONField(help_text="The CreateUpdateContactRequest body sent to Keap.")
     tag_ids = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)

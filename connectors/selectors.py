@@ -48,10 +48,10 @@ def contact_upsert_get(*, pk: int) -> ContactUpsert:
     return ContactUpsert.objects.select_related("account", "performed_by").get(pk=pk)
 
 
-def contact_upsert_by_submission_key(*, submission_key) -> ContactUpsert | None:
-    if not submission_key:
+def contact_upsert_get_or_none(*, pk) -> ContactUpsert | None:
+    if not pk:
         return None
-    return ContactUpsert.objects.select_related("account").filter(submission_key=submission_key).first()
+    return ContactUpsert.objects.select_related("account", "performed_by").filter(pk=pk).first()
 
 
 def connected_account_refresh_due_list(

@@ -3,8 +3,10 @@
 `contact_upsert` is the one way into Keap's contacts, for the staff form, the admin and any later
 caller. What it does, in order:
 
-1. Finds the record of the submission key, if the same submission was sent before: it returns that
-   record's result without calling Keap again.
+1. Finds the record of the submission key (one per form shown). The same entry sent again returns
+   that record's result without calling Keap (a double click, a reload); a failed entry, as it was
+   or corrected, is sent again on its record; an entry edited after it was sent (Back, edit, send)
+   becomes a new record.
 2. Writes a pending ContactUpsert in its own committed transaction, so that a crash or an outage
    leaves a visible record, never a silent loss.
 3. Looks the contact up by email (`GET /v2/contacts?filter=email==...`) and picks the contact that
@@ -32,6 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..errors import ConnectorError, KeapRejected
@@ -160,8 +163,22 @@ def contact_upsert(
         earlier = (
             ContactUpsert.objects.select_related("account").filter(submission_key=submission_key).first()
         )
+        entry = {"account": account, "contact": contact, "duplicate_option": duplicate_option, "tag_ids": tag_ids}
+        if earlier is not None and _same_entry(earlier, **entry):
+            if not _upsert_record_claim(earlier):
+                return UpsertResult(upsert=earlier, replayed=True)  # sent, or being sent, already
+            return _upsert_send(upsert=earlier, contact=contact)  # it failed: again, on the same record
+        if (
+            earlier is not None
+            and earlier.account_id == account.pk
+            and earlier.status == ContactUpsert.Status.FAILED
+            and _upsert_record_claim(earlier)
+        ):
+            # Corrected after a failure: the same entry, sent again with what is typed now.
+            _upsert_record_revise(earlier, **entry)
+            return _upsert_send(upsert=earlier, contact=contact)
         if earlier is not None:
-            return UpsertResult(upsert=earlier, replayed=True)
+            submission_key = None  # edited after it was sent (Back, edit, send): a new entry
     try:
         upsert = _upsert_record_create(
             account=account,
@@ -181,21 +198,21 @@ def contact_upsert(
 def contact_upsert_retry(*, upsert: ContactUpsert, performed_by=None) -> UpsertResult:
     """Send a failed (or stuck pending) upsert again, through the same steps as the first time.
 
-    The contact is rebuilt from the slots the first attempt owned (EMAIL1, PHONE1, BILLING and the
-    names) and merged again with the contact as Keap holds it now. `performed_by` stays the person
+    The contact is what was entered for the record, merged again with the contact as Keap holds it
+    now. `performed_by` stays the person
     who entered the contact; the one retrying is logged (and recorded only when nobody was).
     Raises like `contact_upsert`.
     """
     if upsert.status == ContactUpsert.Status.SUCCEEDED:
         raise ConnectorError(f"{upsert.email} was already sent successfully; there is nothing to retry.")
-    if not contact_upsert_can_retry(upsert=upsert):
+    if not _upsert_record_claim(upsert):
         raise ConnectorError(f"{upsert.email} is being sent right now; look again in a moment.")
     retried_by = getattr(performed_by, "pk", None)
     logger.info("Upsert %s retried by user %s (attempt %s)", upsert.pk, retried_by, upsert.attempts + 1)
     if retried_by and upsert.performed_by_id is None:
         ContactUpsert.objects.filter(pk=upsert.pk).update(performed_by=performed_by)
         upsert.performed_by = performed_by
-    return _upsert_send(upsert=upsert, contact=contact_input_from_payload(payload=upsert.payload))
+    return _upsert_send(upsert=upsert, contact=_submitted_input(upsert))
 
 
 def contact_upsert_can_retry(*, upsert: ContactUpsert, now: datetime | None = None) -> bool:
@@ -328,10 +345,54 @@ def _upsert_record_create(
             submission_key=submission_key or uuid.uuid4(),
             email=contact.email,
             duplicate_option=duplicate_option,
+            submitted=asdict(contact),
             payload=contact_payload_build(contact=contact),  # replaced by the merged body before sending
             tag_ids=tag_ids,
             status=ContactUpsert.Status.PENDING,
         )
+
+
+def _submitted_input(upsert: ContactUpsert) -> ContactInput:
+    """What was entered for this record (older records kept only the payload: rebuilt from it)."""
+    if upsert.submitted:
+        return ContactInput(**upsert.submitted)
+    return contact_input_from_payload(payload=upsert.payload)
+
+
+def _same_entry(upsert: ContactUpsert, *, account, contact: ContactInput, duplicate_option, tag_ids) -> bool:
+    return (
+        upsert.account_id == account.pk
+        and _submitted_input(upsert) == contact
+        and upsert.duplicate_option == duplicate_option
+        and sorted(upsert.tag_ids) == sorted(tag_ids)
+    )
+
+
+def _upsert_record_claim(upsert: ContactUpsert, *, now: datetime | None = None) -> bool:
+    """Take a failed (or stuck) record to send it again; False when it is not, or another request was first.
+
+    One conditional UPDATE, so that two requests resending the same record cannot both send it.
+    """
+    now = now or timezone.now()
+    resendable = Q(status=ContactUpsert.Status.FAILED) | Q(
+        status=ContactUpsert.Status.PENDING, updated_at__lt=now - STUCK_AFTER
+    )
+    claimed = ContactUpsert.objects.filter(resendable, pk=upsert.pk).update(
+        status=ContactUpsert.Status.PENDING, updated_at=now
+    )
+    if claimed:
+        upsert.status, upsert.updated_at = ContactUpsert.Status.PENDING, now
+    return bool(claimed)
+
+
+def _upsert_record_revise(upsert: ContactUpsert, *, account, contact, duplicate_option, tag_ids) -> None:
+    """A failed entry, corrected by the person: the record now stands for what they typed."""
+    upsert.email = contact.email
+    upsert.duplicate_option = duplicate_option
+    upsert.tag_ids = tag_ids
+    upsert.submitted = asdict(contact)
+    upsert.payload = contact_payload_build(contact=contact)
+    upsert.save(update_fields=["email", "duplicate_option", "tag_ids", "submitted", "payload", "updated_at"])
 
 
 def _upsert_send(*, upsert: ContactUpsert, contact: ContactInput) -> UpsertResult:
@@ -427,6 +488,7 @@ def _tags_apply(client, *, tag_ids: list[str], contact_id: str) -> None:
 
 
 def _upsert_record_fail(upsert, *, attempts, error: ConnectorError, status, contact_id) -> None:
+    error.extra["upsert_id"] = upsert.pk  # the caller can point at the failed record
     saved = status in (200, 201) and contact_id  # the contact was saved; a later step (tags) failed
     _upsert_record_complete(
         upsert,

@@ -7,7 +7,6 @@ Thin: parse input, call a form, a service or a selector, render. Every Keap call
 from __future__ import annotations
 
 import json
-import uuid
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -39,12 +38,6 @@ def contact_new(request):
     if "_refresh" in request.POST:
         # No upsert: the page comes back with the lists of the chosen account and country, all kept.
         return _form_page(request, ContactForm(initial=contact_form_initial_from(request.POST)))
-    earlier = selectors.contact_upsert_by_submission_key(
-        submission_key=_uuid_or_none(request.POST.get("submission_key"))
-    )
-    if earlier is not None:
-        messages.info(request, "This form had been sent already; here is what happened to it.")
-        return redirect(earlier)
     form = ContactForm(data=request.POST)
     if not form.is_valid():
         return _form_page(request, form)
@@ -59,12 +52,13 @@ def contact_new(request):
             submission_key=data["submission_key"],
         )
     except ConnectorError as exc:
+        failed = selectors.contact_upsert_get_or_none(pk=exc.extra.get("upsert_id"))
         return _form_page(
             request,
-            _form_after_failure(request.POST, exc),
+            _form_after_failure(request.POST, exc, failed=failed),
             failure=exc,
             account=data["account"],
-            failed_upsert=selectors.contact_upsert_by_submission_key(submission_key=data["submission_key"]),
+            failed_upsert=failed,
         )
     if result.replayed:
         messages.info(request, "This form had been sent already; here is what happened to it.")
@@ -189,14 +183,15 @@ def _form_page(
     )
 
 
-def _form_after_failure(posted, exc: ConnectorError) -> ContactForm:
-    """The form as typed, with a new submission key (the old one names the failed record).
+def _form_after_failure(posted, exc: ConnectorError, *, failed: ContactUpsert | None) -> ContactForm:
+    """The form as typed, with the failed record's key: sent again, it is sent on that record.
 
     Keap's refusal of the content goes on the field it concerns; any other failure is shown above
     the form, which then comes back without validation messages (nothing in it was wrong).
     """
     data = posted.copy()
-    data["submission_key"] = str(uuid.uuid4())
+    if failed is not None:
+        data["submission_key"] = str(failed.submission_key)
     if not isinstance(exc, KeapRejected):
         return ContactForm(initial=contact_form_initial_from(data))
     form = ContactForm(data=data)
@@ -215,13 +210,6 @@ def _failure_kind(exc: ConnectorError | None) -> str:
     if isinstance(exc, KeapRejected):
         return "rejected"
     return "error"
-
-
-def _uuid_or_none(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def _tag_names(upsert: ContactUpsert) -> list[str]:

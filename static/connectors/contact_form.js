@@ -33,7 +33,9 @@
   if (account) account.addEventListener("change", () => reloadWith("account"));
 
   if (country && region) {
+    let latest = 0; // only the answer to the newest request may fill the list
     country.addEventListener("change", async () => {
+      const request = ++latest;
       region.replaceChildren(new Option("—", ""));
       region.disabled = true;
       if (!country.value) { regionNote("Choose a country first."); return; }
@@ -44,11 +46,13 @@
         const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
         if (!response.ok) throw new Error(response.statusText);
         const data = await response.json();
-        if (data.country !== country.value) return; // the country changed again meanwhile
+        if (request !== latest) return; // the country changed again meanwhile
+        region.replaceChildren(new Option("—", ""));
         data.provinces.forEach((p) => region.add(new Option(p.name, p.code)));
         region.disabled = data.provinces.length === 0;
         regionNote(data.message);
       } catch (error) {
+        if (request !== latest) return;
         reloadWith("provinces"); // the server round trip still works
       }
     });

@@ -97,3 +97,40 @@ def test_create_then_update_the_same_person_with_canada_and_british_columbia(
         "created",
         "updated",
     ]
+
+
+def test_enter_in_a_field_sends_the_form(signed_in_page, live_server, sandbox):
+    browser = signed_in_page
+    browser.goto(f"{live_server.url}/contacts/new/")
+    browser.fill("#id_email", "enter@example.com")
+    browser.press("#id_email", "Enter")
+    browser.wait_for_url("**/contacts/sent/*/")
+    assert "Created contact #" in browser.locator("#upsert-message").inner_text()
+    assert ContactUpsert.objects.get().email == "enter@example.com"
+
+
+def test_a_slow_answer_for_an_earlier_country_does_not_fill_the_province_list(
+    signed_in_page, live_server, sandbox
+):
+    browser = signed_in_page
+    held = []
+
+    def hold_canada_once(route):
+        if "country=CAN" in route.request.url and not held:
+            held.append(route)  # Canada's answer is held back
+        else:
+            route.continue_()
+
+    browser.route("**/contacts/provinces/**", hold_canada_once)
+    browser.goto(f"{live_server.url}/contacts/new/")
+    browser.select_option("#id_country_code", "CAN")
+    browser.wait_for_function("() => true")
+    browser.select_option("#id_country_code", "USA")
+    browser.wait_for_selector("#id_region_code option[value='US-CA']", state="attached")
+    browser.select_option("#id_country_code", "CAN")  # Canada again: this answer comes at once
+    browser.wait_for_selector("#id_region_code option[value='CA-BC']", state="attached")
+    held[0].continue_()  # the first, stale answer for Canada arrives last
+    browser.wait_for_timeout(300)
+    codes = browser.locator("#id_region_code option").evaluate_all("options => options.map(o => o.value)")
+    assert "CA-BC" in codes and "US-CA" not in codes
+    assert len(codes) == len(set(codes))  # no province listed twice
