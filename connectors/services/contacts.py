@@ -163,7 +163,12 @@ def contact_upsert(
         earlier = (
             ContactUpsert.objects.select_related("account").filter(submission_key=submission_key).first()
         )
-        entry = {"account": account, "contact": contact, "duplicate_option": duplicate_option, "tag_ids": tag_ids}
+        entry = {
+            "account": account,
+            "contact": contact,
+            "duplicate_option": duplicate_option,
+            "tag_ids": tag_ids,
+        }
         if earlier is not None and _same_entry(earlier, **entry):
             if not _upsert_record_claim(earlier):
                 return UpsertResult(upsert=earlier, replayed=True)  # sent, or being sent, already

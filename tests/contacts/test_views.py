@@ -103,7 +103,9 @@ def test_keap_unavailable_says_try_again_and_sending_again_completes_the_same_re
     assert (record.status, record.attempts) == ("succeeded", 2)
 
 
-def test_an_entry_corrected_after_keap_refused_it_is_sent_on_the_same_record(account, fake_keap, staff_client):
+def test_an_entry_corrected_after_keap_refused_it_is_sent_on_the_same_record(
+    account, fake_keap, staff_client
+):
     fake_keap.fail[("POST", "/v2/contacts")] = [KeapValidationError("BILLING Region is invalid", status=400)]
     response = staff_client.post(NEW, form_data(account))
     key = str(response.context["form"]["submission_key"].value())
