@@ -121,16 +121,16 @@ def oauth_flow_complete(
     Raises OAuthStateError (a 400), OAuthDeclined or OAuthFailed; nothing is stored unless the whole
     flow succeeds.
     """
+    # The state first, for every answer: an error without a valid state is not Keap's (a crafted link).
+    context = oauth_state_consume(request_session=request_session, state=params.get("state"), now=now)
     error = params.get("error")
     if error:
-        context = _consume_quietly(request_session, params.get("state"), now)
         extra = {"keap_app_id": context.keap_app_id, "account_id": context.account_id}
         if error == "access_denied":
             raise OAuthDeclined("You declined access on Keap, so nothing was connected.", extra=extra)
-        description = params.get("error_description") or error
+        description = (params.get("error_description") or error)[:200]
         raise OAuthFailed(f"Keap did not grant access: {description}.", extra={**extra, "kind": "keap_error"})
 
-    context = oauth_state_consume(request_session=request_session, state=params.get("state"), now=now)
     extra = {
         "keap_app_id": context.keap_app_id,
         "account_id": context.account_id,
@@ -181,10 +181,3 @@ def oauth_flow_complete(
             "Nothing was stored; start again.",
             extra={**extra, "kind": "identify"},
         ) from exc
-
-
-def _consume_quietly(request_session, state, now) -> FlowContext:
-    try:
-        return oauth_state_consume(request_session=request_session, state=state, now=now)
-    except OAuthStateError:
-        return FlowContext()

@@ -1,5 +1,7 @@
 """The wizard's pages and the accounts pages, through Django's test client."""
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from django.urls import reverse
 
@@ -107,13 +109,34 @@ def test_callback_without_state_is_a_400_page_not_a_500(staff_client):
     assert "This sign-in link is not valid" in response.content.decode()
 
 
+def start_flow(client) -> str:
+    """POST the sign-in step; return the state sent to Keap."""
+    keap_app = KeapAppFactory()
+    location = client.post(reverse("connectors:connect_signin", args=[keap_app.pk]))["Location"]
+    return parse_qs(urlsplit(location).query)["state"][0]
+
+
 def test_callback_with_a_keap_error_other_than_denied_says_it_failed(staff_client):
+    state = start_flow(staff_client)
     response = staff_client.get(
         reverse("connectors:connect_callback"),
-        {"error": "invalid_request", "error_description": "bad client"},
+        {"error": "invalid_request", "error_description": "bad client", "state": state},
     )
     assert response.status_code == 400
     assert "Keap did not grant access: bad client." in response.content.decode()
+
+
+@pytest.mark.parametrize("error", ["access_denied", "server_error"])
+def test_an_error_without_a_valid_state_is_not_shown_as_keaps(staff_client, error):
+    """A crafted link cannot put its own words on our pages."""
+    start_flow(staff_client)
+    response = staff_client.get(
+        reverse("connectors:connect_callback"),
+        {"error": error, "error_description": "Call our support line at +1 555 0100", "state": "forged"},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "This sign-in link is not valid" in page and "555 0100" not in page
 
 
 def test_non_staff_cannot_reach_the_wizard(client, django_user_model):
