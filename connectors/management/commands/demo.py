@@ -1,11 +1,14 @@
-"""Run the demo: the Keap sandbox and keapconnect side by side, stopped together by Ctrl-C.
+"""Run the demo: the Keap sandbox and keapconnect side by side, stopped together.
 
-Both run as their own processes (the app never imports the sandbox). The staff user the demo
-prints is created, or has its password reset, each time.
+Both run as their own processes (the app never imports the sandbox): the sandbox through its
+`keap_sandbox` command, keapconnect through gunicorn, the production server (no access log, so
+no OAuth code from a callback URL lands in the console). Ctrl-C, SIGTERM or SIGHUP stop both.
+The staff user the demo prints is created, or has its password reset, each time.
 """
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +20,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 STARTUP_TIMEOUT = 30
+
+
+class Stop(Exception):
+    """A signal asked the demo to stop."""
 
 
 class Command(BaseCommand):
@@ -40,14 +47,26 @@ class Command(BaseCommand):
                 "KEAP_SANDBOX_URL must be http://127.0.0.1:<port> for the demo, "
                 f"not {settings.KEAP_SANDBOX_URL!r}."
             )
+        app_host, _, app_port = addr.rpartition(":")
+        if not app_host or not app_port.isdigit():
+            raise CommandError(f"--addr / DEMO_ADDR must be host:port, like 127.0.0.1:8000, not {addr!r}.")
+        _port_free(
+            sandbox.hostname, sandbox.port, "the Keap sandbox", "KEAP_SANDBOX_URL=http://127.0.0.1:8766"
+        )
+        _port_free(app_host, int(app_port), "keapconnect", "DEMO_ADDR=127.0.0.1:8001")
         self._ensure_staff_user(username, password)
 
-        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        def stop(signum, frame):
+            raise Stop(signal.Signals(signum).name)
+
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, stop)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         processes = []
         try:
             sandbox_proc = subprocess.Popen(
-                [*manage, "keap_sandbox", "--host", sandbox.hostname, "--port", str(sandbox.port)],
+                [sys.executable, str(settings.BASE_DIR / "manage.py"), "keap_sandbox"]
+                + ["--host", sandbox.hostname, "--port", str(sandbox.port)],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
@@ -55,25 +74,26 @@ class Command(BaseCommand):
             )
             processes.append(sandbox_proc)
             self._wait_for_sandbox(sandbox_proc)
-            app_proc = subprocess.Popen([*manage, "runserver", addr, "--noreload"], env=env)
+            app_proc = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "keapconnect.wsgi", "--bind", addr]
+                + ["--workers", "1", "--threads", "8", "--log-level", "warning"],
+                cwd=settings.BASE_DIR,
+                env=env,
+            )
             processes.append(app_proc)
-            time.sleep(1.5)
-            if app_proc.poll() is not None:
-                raise CommandError(
-                    f"keapconnect did not start on {addr} (is the port in use? try --addr 127.0.0.1:8001)."
-                )
+            _wait_for_port(app_host, int(app_port), app_proc)
             self._print_banner(addr, username, password)
             while all(p.poll() is None for p in processes):
                 time.sleep(0.5)
             stopped = next(p for p in processes if p.poll() is not None)
             name = "The Keap sandbox" if stopped is sandbox_proc else "keapconnect"
             raise CommandError(f"{name} stopped (exit {stopped.returncode}); stopping the demo.")
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Stop):
             self.stdout.write("\nStopping keapconnect and the Keap sandbox…")
         finally:
             for proc in processes:
                 if proc.poll() is None:
-                    proc.send_signal(signal.SIGINT)
+                    proc.terminate()  # SIGTERM: gunicorn stops gracefully; the sandbox holds nothing
             for proc in processes:
                 try:
                     proc.wait(timeout=10)
@@ -116,11 +136,38 @@ class Command(BaseCommand):
 keapconnect demo is running (Ctrl-C stops everything)
 
   keapconnect:   http://{addr}/        sign in as {username} / {password}
-  Keap sandbox:  {settings.KEAP_SANDBOX_URL}/
+  Keap sandbox:  {settings.KEAP_SANDBOX_URL}/   (its users, keys and control API)
 
 Connect an account: open keapconnect, "Connect a Keap account", paste the sandbox's
 client ID and secret printed above, click "Sign in with Keap" and sign in on the sandbox
 as one of its users (also printed above).
+
+The sandbox keeps its state in memory: after a restart, connected accounts need
+"Reconnect" (or delete db.sqlite3 to start over).
 {line}
 """)
         )
+
+
+def _port_free(host: str, port: int, what: str, alternative: str) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise CommandError(
+                f"Port {port} on {host} is in use, so {what} cannot start there: is another demo "
+                f"still running? Stop it, or choose another port, e.g. make demo {alternative}"
+            ) from None
+
+
+def _wait_for_port(host: str, port: int, proc, timeout: float = STARTUP_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise CommandError(f"keapconnect did not start on {host}:{port} (exit {proc.returncode}).")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise CommandError(f"keapconnect did not start on {host}:{port} within {timeout:.0f} s.")
