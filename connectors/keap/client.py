@@ -17,6 +17,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth2Session
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util import Retry
 
 from .errors import (
@@ -175,8 +176,10 @@ class KeapClient:
                 headers={"Accept": "application/json"},
             )
         except requests.Timeout as exc:
-            raise KeapUnavailable(f"Keap did not answer {method} {path} in time.") from exc
+            raise KeapUnavailable(_timeout_message(self.timeout, method)) from exc
         except requests.RequestException as exc:
+            if _read_timed_out(exc):  # with retries on, urllib3 reports a read timeout this way
+                raise KeapUnavailable(_timeout_message(self.timeout, method)) from exc
             raise KeapUnavailable(f"Keap could not be reached ({type(exc).__name__}).") from exc
 
     def _expires_soon(self) -> bool:
@@ -214,7 +217,9 @@ class KeapClient:
             raise KeapValidationError(message, status=status, payload=body)
         if status >= 500:
             raise KeapUnavailable(
-                f"Keap is unavailable (HTTP {status}): {message}", status=status, payload=body
+                f"Keap failed on its side (HTTP {status}: {message.rstrip('.')}).",
+                status=status,
+                payload=body,
             )
         raise KeapError(f"Keap answered HTTP {status}: {message}", status=status, payload=body)
 
@@ -238,6 +243,18 @@ def http_adapters(*, retries: int, backoff_factor: float) -> tuple[HTTPAdapter, 
     )
     once = Retry(total=0, connect=0, read=0, status=0, raise_on_status=False, redirect=0)
     return HTTPAdapter(max_retries=retry, pool_maxsize=10), HTTPAdapter(max_retries=once, pool_maxsize=10)
+
+
+def _timeout_message(timeout: float, method: str) -> str:
+    message = f"Keap did not answer within {timeout:g} seconds."
+    if method not in ("GET", "HEAD"):
+        message += " It may still have applied the request."
+    return message
+
+
+def _read_timed_out(exc: requests.RequestException) -> bool:
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, ReadTimeoutError)
 
 
 def _json_or_none(response: requests.Response) -> Any:

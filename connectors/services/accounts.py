@@ -141,7 +141,7 @@ def keap_errors(*, account: ConnectedAccount) -> Iterator[None]:
         ) from exc
     except KeapUnavailable as exc:
         raise TryAgainLater(
-            f"Keap could not be reached or failed on its side: {exc.message} Nothing was lost; try again.",
+            exc.message,  # a whole sentence; the page around it says what to do
             extra={"account_id": account.pk, "status": exc.status},
         ) from exc
     except KeapValidationError as exc:

@@ -1,10 +1,14 @@
 """KeapClient's token handling, with HTTP stubbed at the boundary."""
 
+import http.server
+import threading
+import time
+
 import pytest
 import responses
 
 from connectors.keap.client import KeapClient
-from connectors.keap.errors import KeapAuthError
+from connectors.keap.errors import KeapAuthError, KeapUnavailable
 
 API = "http://127.0.0.1:9/crm/rest"  # plain HTTP on loopback, as the sandbox speaks
 URL = f"{API}/v2/oauth/connect/userinfo"
@@ -73,3 +77,31 @@ def test_without_a_refresher_a_401_is_an_auth_error_at_once():
     with pytest.raises(KeapAuthError):
         make_client().get(URL)
     assert len(responses.calls) == 1
+
+
+def test_a_read_timeout_says_keap_did_not_answer_and_may_have_applied_a_write():
+    """Not "could not be reached": the request reached Keap, which may have saved it."""
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            time.sleep(1)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = KeapClient(
+        api_base_url=f"http://127.0.0.1:{server.server_port}/crm/rest",
+        token={"access_token": "t"},
+        timeout=0.2,
+    )
+    try:
+        with pytest.raises(KeapUnavailable) as caught:
+            client.post("/v2/contacts", json={}, idempotent=True)
+    finally:
+        server.shutdown()
+    assert (
+        caught.value.message
+        == "Keap did not answer within 0.2 seconds. It may still have applied the request."
+    )

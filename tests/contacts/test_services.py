@@ -107,7 +107,7 @@ def test_the_same_submission_key_never_calls_keap_twice(account, fake_keap):
             "BILLING Region is invalid",
         ),
         (KeapThrottled("Quota Exceeded", status=429), TryAgainLater, "limiting"),
-        (KeapUnavailable("HTTP 503", status=503), TryAgainLater, "try again"),
+        (KeapUnavailable("Keap failed on its side (HTTP 503).", status=503), TryAgainLater, "HTTP 503"),
         (KeapAuthError("Invalid Access Token", status=401), ReconnectNeeded, "reconnect"),
     ],
 )
