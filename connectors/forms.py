@@ -73,6 +73,7 @@ class ContactForm(forms.Form):
         accounts = selectors.connected_account_active_list()
         self.fields["account"].queryset = accounts
         self.active_accounts = list(accounts)  # read once: the choice, the cache key, "any at all?"
+        self.fields["account"].label_from_instance = self._account_label
         if not self.is_bound and "submission_key" not in self.initial:
             self.initial["submission_key"] = uuid.uuid4()
         self.chosen_account = self._chosen_account()
@@ -102,6 +103,13 @@ class ContactForm(forms.Form):
         value = self.initial.get(name, self.fields[name].initial)
         return value if value is not None else ""
 
+    def _account_label(self, account: ConnectedAccount) -> str:
+        """'Alpine Bakery (sa101)'; with the developer app when one Keap account is connected twice."""
+        label = str(account)
+        if sum(str(other) == label for other in self.active_accounts) > 1:
+            label = f"{label} · via {account.keap_app.name}"
+        return label
+
     def _chosen_account(self) -> ConnectedAccount | None:
         raw = self._value("account")
         raw = getattr(raw, "pk", raw)
@@ -125,7 +133,7 @@ class ContactForm(forms.Form):
             return None
         if any(lk is None or lk.stale or not lk.available for lk in (self.countries, self.tags)):
             return None
-        accounts = tuple((a.pk, str(a)) for a in self.active_accounts)
+        accounts = tuple((a.pk, self._account_label(a)) for a in self.active_accounts)
         parts = (self.chosen_account.pk, self.countries.fetched_at, self.tags.fetched_at, accounts)
         return hashlib.sha256(repr(parts).encode()).hexdigest()
 

@@ -16,6 +16,10 @@ def connected_account_list() -> QuerySet[ConnectedAccount]:
     return ConnectedAccount.objects.select_related("keap_app").order_by("business_name", "app_name")
 
 
+def connected_account_reconnect_list() -> QuerySet[ConnectedAccount]:
+    return connected_account_list().filter(status=ConnectedAccount.Status.NEEDS_RECONNECT)
+
+
 def connected_account_active_list() -> QuerySet[ConnectedAccount]:
     return connected_account_list().filter(status=ConnectedAccount.Status.ACTIVE)
 

@@ -175,6 +175,9 @@ def _form_page(
         {
             "form": form,
             "accounts_exist": bool(form.active_accounts),
+            "accounts_to_reconnect": ()
+            if form.active_accounts
+            else selectors.connected_account_reconnect_list(),
             "failure": failure,
             "failure_kind": _failure_kind(failure),
             "failed_account": account,

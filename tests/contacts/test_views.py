@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from connectors.keap.errors import KeapUnavailable, KeapValidationError
-from connectors.models import ContactUpsert
+from connectors.models import ConnectedAccount, ContactUpsert, KeapApp
 
 from .conftest import form_data
 
@@ -199,3 +199,27 @@ def test_the_result_names_the_tags_from_the_cache_without_calling_keap(account, 
     html = staff_client.get(ContactUpsert.objects.get().get_absolute_url()).content.decode()
     assert "Newsletter (102)" in html
     assert len(fake_keap.calls) == calls
+
+
+def test_with_no_active_account_the_form_lists_those_needing_a_reconnect(make_account, staff_client):
+    account = make_account(status="needs_reconnect")
+    page = staff_client.get(NEW).content.decode()
+    assert "No active Keap account is connected" in page
+    assert "need reconnecting" in page and account.get_absolute_url() in page
+
+
+def test_one_keap_account_connected_through_two_developer_apps_is_told_apart(
+    account, fake_keap, staff_client
+):
+    other_app = KeapApp.objects.create(name="Other Integration", client_id="other", client_secret="s")
+    twin = ConnectedAccount.objects.create(
+        keap_app=other_app,
+        app_host=account.app_host,
+        app_name=account.app_name,
+        business_name=account.business_name,
+        access_token="a",
+        refresh_token="r",
+    )
+    labels = dict(staff_client.get(NEW).context["form"].fields["account"].choices)
+    assert labels[account.pk] == "Alpine Bakery (sa101) · via Unit app"
+    assert labels[twin.pk] == "Alpine Bakery (sa101) · via Other Integration"
