@@ -33,3 +33,18 @@ def test_health_check_answers_without_sign_in(client):
     response = client.get(reverse("connectors:healthz"))
     assert response.status_code == 200
     assert response.content == b"ok"
+
+
+def test_a_signed_in_non_staff_member_can_sign_out_from_the_403_page(client, django_user_model):
+    user = django_user_model.objects.create_user(username="visitor", password="pw-visitor-1")
+    client.force_login(user)
+    page = client.get(reverse("connectors:home")).content.decode()
+    assert "visitor is not one" in page and f'action="{reverse("logout")}"' in page
+    client.post(reverse("logout"))
+    assert "_auth_user_id" not in client.session
+
+
+def test_opening_the_sign_out_address_asks_first(staff_client):
+    response = staff_client.get(reverse("logout"))
+    assert response.status_code == 200 and b"Sign out of keapconnect?" in response.content
+    assert "_auth_user_id" in staff_client.session  # a GET signs nobody out
