@@ -6,6 +6,7 @@ import ipaddress
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
+from .config import is_redirect_uri
 from .errors import ApiError
 
 bp = Blueprint("control", __name__, url_prefix="/_sandbox")
@@ -48,6 +49,17 @@ def body() -> dict:
     return data
 
 
+def endpoints() -> list[tuple[str, str, str]]:
+    """(methods, path, summary) of every control endpoint, in declaration order, from the URL map."""
+    rows = []
+    for rule in current_app.url_map.iter_rules():
+        if rule.endpoint.startswith(bp.name + "."):
+            methods = "|".join(m for m in ("GET", "POST", "DELETE") if m in rule.methods)
+            doc = (current_app.view_functions[rule.endpoint].__doc__ or "").strip().splitlines()
+            rows.append((methods, rule.rule, doc[0] if doc else ""))
+    return rows
+
+
 def _tenant_name(data) -> str:
     name = data.get("app")
     if name not in store().tenants:
@@ -57,17 +69,20 @@ def _tenant_name(data) -> str:
 
 @bp.get("/health")
 def health():
+    """Is the sandbox up: {"ok": true}."""
     return jsonify({"ok": True})
 
 
 @bp.post("/reset")
 def reset():
+    """Restore the seed: data, tokens, faults, limits, clock, redirect URIs, sign-ins."""
     store().reset()
     return jsonify({"ok": True})
 
 
 @bp.post("/seed")
 def seed():
+    """Add contacts to a Keap app: {"app", "contacts": [...], "email_status": {email: status}}."""
     data = body()
     s = store()
     tenant = s.tenant(_tenant_name(data))
@@ -92,6 +107,7 @@ def seed():
 
 @bp.post("/faults")
 def add_fault():
+    """Add a fault: {"path" (exact or prefix*), "method", "status", "count", "delay_ms", "body", "headers"}"""
     data = body()
     path = data.get("path")
     if not isinstance(path, str) or not path.startswith("/"):
@@ -121,6 +137,7 @@ def add_fault():
 
 @bp.delete("/faults")
 def clear_faults():
+    """Remove every injected fault."""
     s = store()
     with s.lock:
         s.faults.clear()
@@ -129,6 +146,7 @@ def clear_faults():
 
 @bp.get("/faults")
 def list_faults():
+    """The injected faults still pending."""
     s = store()
     with s.lock:
         return jsonify({"faults": list(s.faults)})
@@ -136,6 +154,7 @@ def list_faults():
 
 @bp.post("/tokens/expire")
 def expire_tokens():
+    """Expire access tokens: {"access_token"} or {"app"}."""
     data = body()
     if data.get("access_token"):
         n = store().expire_tokens(access_token=data["access_token"])
@@ -148,11 +167,13 @@ def expire_tokens():
 
 @bp.post("/tokens/revoke")
 def revoke_tokens():
+    """Revoke every access and refresh token of a Keap app: {"app"}."""
     return jsonify({"revoked": store().revoke(_tenant_name(body()))})
 
 
 @bp.post("/limits")
 def limits():
+    """Throttling limits: {"per_minute", "per_second", "per_day", "tenant_per_minute", "tenant_per_day"}."""
     data = body()
     s = store()
     with s.lock:
@@ -167,7 +188,7 @@ def limits():
 
 @bp.post("/clock")
 def clock():
-    """Move the sandbox's clock forward (codes and tokens expire by it), e.g. {"advance": 601}."""
+    """Move the clock forward (codes, tokens and sign-ins expire by it): {"advance": seconds}."""
     data = body()
     seconds = data.get("advance")
     if not isinstance(seconds, (int, float)) or seconds < 0:
@@ -176,8 +197,24 @@ def clock():
     return jsonify({"offset": store().clock_offset})
 
 
+@bp.post("/redirect-uris")
+def redirect_uris():
+    """Register a developer app's redirect URIs (exact match): {"client_id", "uris": [...]}; [] = any."""
+    data = body()
+    s = store()
+    client_id = data.get("client_id")
+    if s.developer_app(client_id) is None:
+        raise ControlError(f"unknown client_id {client_id!r}; known: {sorted(s.dev_apps)}")
+    uris = data.get("uris")
+    if not isinstance(uris, list) or not all(isinstance(u, str) and is_redirect_uri(u) for u in uris):
+        raise ControlError("uris must be a list of absolute http(s) URLs without a fragment")
+    s.set_redirect_uris(client_id, uris)
+    return jsonify({"client_id": client_id, "uris": s.developer_app(client_id)["redirect_uris"]})
+
+
 @bp.get("/counters")
 def counters():
+    """Requests counted by method, path and status, and token grants."""
     s = store()
     with s.lock:
         return jsonify(
@@ -191,6 +228,7 @@ def counters():
 
 @bp.get("/requests")
 def requests_log():
+    """The recorded requests (secrets redacted), filtered by ?path= (exact, or prefix*) and ?method=."""
     path = request.args.get("path")
     method = (request.args.get("method") or "").upper()
     s = store()
@@ -206,6 +244,7 @@ def requests_log():
 
 @bp.get("/contacts")
 def contacts():
+    """A Keap app's contacts, as the API serializes them: ?app=."""
     s = store()
     tenant = s.tenant(_tenant_name(request.args))
     with s.lock:

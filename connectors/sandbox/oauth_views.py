@@ -1,7 +1,10 @@
 """Keap's OAuth 2.0 authorization-code grant: the browser pages and the token endpoint.
 
-The dance's browser-side state lives in Flask's signed session cookie (named so that it never
-collides with the Django app's cookies on the same host).
+Each authorize starts its own sign-in ("flow"), kept server-side in the store under a random id;
+the pages' forms carry that id (hidden field `flow`) with the flow's CSRF token, and Flask's
+signed session cookie (named so that it never collides with the Django app's cookies on the same
+host) lists the ids this browser owns, so sign-ins started in several tabs go on independently:
+the last MAX_SIGNIN_FLOWS of them, each for SIGNIN_FLOW_TTL seconds.
 """
 
 from __future__ import annotations
@@ -9,34 +12,95 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 
+from .config import MAX_SIGNIN_FLOWS, is_redirect_uri
 from .store import OAuthError
 
 bp = Blueprint("oauth", __name__)
+
+SESSION_FLOWS = "flows"  # the session's list of flow ids, least recently used first
+NO_ACCESS_NOTE = "No access was granted. Go back to the application and try again."
+RESTART_NOTE = (
+    "These pages only work inside a sign-in that an application has just started. To connect a "
+    "Keap account, go back to the application you came from and start connecting again: it sends "
+    "you here with a new sign-in."
+)
 
 
 def store():
     return current_app.extensions["keap_sandbox"]
 
 
-def error_page(title: str, message: str, status: int = 400):
-    return render_template("error.html", title=title, message=message), status
+def error_page(title: str, message: str, status: int = 400, note: str = NO_ACCESS_NOTE):
+    return render_template("error.html", title=title, message=message, note=note), status
 
 
-def _flow() -> dict | None:
-    return session.get("flow")
+def no_signin_page():
+    return error_page(
+        "No sign-in in progress",
+        "There is no sign-in in progress in this browser for this page: it has finished, expired, "
+        "or was started somewhere else.",
+        note=RESTART_NOTE,
+    )
 
 
-def _save(flow: dict) -> None:
-    session["flow"] = flow
-    session.modified = True
+def expired_form_page():
+    return error_page(
+        "Invalid request",
+        "The form has expired: its sign-in has finished or expired, or was started somewhere else.",
+        403,
+        note=RESTART_NOTE,
+    )
 
 
-def _csrf_ok(flow: dict) -> bool:
-    return secrets.compare_digest(flow.get("csrf", ""), request.form.get("csrf_token", ""))
+def _owned_ids() -> list[str]:
+    ids = session.get(SESSION_FLOWS)
+    return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
+
+
+def _touch(flow_id: str) -> None:
+    """Make `flow_id` this browser's most recently used flow; drop (and end) any beyond the limit."""
+    ids = [i for i in _owned_ids() if i != flow_id] + [flow_id]
+    for old in ids[:-MAX_SIGNIN_FLOWS]:
+        store().end_flow(old)
+    session[SESSION_FLOWS] = ids[-MAX_SIGNIN_FLOWS:]
+
+
+def _forget(flow_id: str) -> None:
+    session[SESSION_FLOWS] = [i for i in _owned_ids() if i != flow_id]
+
+
+def _page_flow(reached: Callable[[dict], bool]) -> tuple[str, dict] | None:
+    """The flow a GET of a page shows: the one named by `?flow=`, else this browser's most recently
+    used flow that has reached the page."""
+    s = store()
+    wanted = request.args.get("flow")
+    for flow_id in reversed(_owned_ids()):
+        if wanted and flow_id != wanted:
+            continue
+        flow = s.flow(flow_id)
+        if flow is not None and reached(flow):
+            return flow_id, flow
+    return None
+
+
+def _posted_flow() -> tuple[str, dict] | None:
+    """The flow a form was posted for: its hidden `flow` id (or, from a form without one, the flow
+    its CSRF token belongs to), owned by this browser, still in progress, with the right token."""
+    s = store()
+    wanted = request.form.get("flow")
+    token = request.form.get("csrf_token", "")
+    for flow_id in reversed(_owned_ids()):
+        if wanted and flow_id != wanted:
+            continue
+        flow = s.flow(flow_id)
+        if flow is not None and secrets.compare_digest(flow["csrf"], token):
+            return flow_id, flow
+    return None
 
 
 def _with_params(url: str, params: dict) -> str:
@@ -46,13 +110,22 @@ def _with_params(url: str, params: dict) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
+def _signed_in(flow: dict) -> bool:
+    return bool(flow.get("user"))
+
+
+def _account_chosen(flow: dict) -> bool:
+    return bool(flow.get("user") and flow.get("app"))
+
+
 # ---- the browser pages ------------------------------------------------------------------------
 
 
 @bp.get("/app/oauth/authorize")
 def authorize():
     args = request.args
-    app = store().developer_app(args.get("client_id"))
+    s = store()
+    app = s.developer_app(args.get("client_id"))
     if not args.get("client_id"):
         return error_page("Invalid request", "The client_id parameter is missing.")
     if app is None:
@@ -60,14 +133,15 @@ def authorize():
     redirect_uri = args.get("redirect_uri")
     if not redirect_uri:
         return error_page("Invalid request", "The redirect_uri parameter is missing.")
-    parts = urlsplit(redirect_uri)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+    if not is_redirect_uri(redirect_uri):
         return error_page("Invalid request", "The redirect_uri must be an absolute http(s) URL.")
+    if not s.redirect_uri_registered(app, redirect_uri):
+        return error_page("Invalid request", "The redirect_uri is not registered for this app.")
     if args.get("response_type") != "code":
         return error_page("Unsupported response type", "response_type must be 'code'.")
     if args.get("scope") != "full":
         return error_page("Invalid scope", "scope must be 'full'.")
-    _save(
+    flow_id = s.start_flow(
         {
             "client_id": app["client_id"],
             "redirect_uri": redirect_uri,
@@ -77,54 +151,59 @@ def authorize():
             "app": None,
         }
     )
+    _touch(flow_id)
     return redirect(url_for("oauth.signin"))
 
 
 @bp.route("/app/oauth/signin", methods=["GET", "POST"])
 def signin():
-    flow = _flow()
-    if not flow:
-        return error_page("No sign-in in progress", "Start again from the application you came from.")
-    app = store().developer_app(flow["client_id"])
+    s = store()
+    found = _posted_flow() if request.method == "POST" else _page_flow(lambda flow: True)
+    if found is None:
+        return expired_form_page() if request.method == "POST" and _owned_ids() else no_signin_page()
+    flow_id, flow = found
     error = None
     if request.method == "POST":
-        if not _csrf_ok(flow):
-            return error_page("Invalid request", "The form has expired. Start again.", 403)
-        user = store().check_password(request.form.get("username", ""), request.form.get("password", ""))
+        user = s.check_password(request.form.get("username", ""), request.form.get("password", ""))
         if user is None:
             error = "The email or password you entered is incorrect."
         else:
-            flow["user"] = user["email"]
-            flow["app"] = user["apps"][0] if len(user["apps"]) == 1 else None
-            _save(flow)
-            return redirect(url_for("oauth.consent" if flow["app"] else "oauth.account"))
-    status = 401 if error else 200
+            chosen = user["apps"][0] if len(user["apps"]) == 1 else None
+            s.update_flow(flow_id, user=user["email"], app=chosen)
+            _touch(flow_id)
+            return redirect(url_for("oauth.consent" if chosen else "oauth.account"))
     return render_template(
-        "signin.html", app=app, csrf=flow["csrf"], error=error, username=request.form.get("username", "")
-    ), status
+        "signin.html",
+        app=s.developer_app(flow["client_id"]),
+        flow_id=flow_id,
+        csrf=flow["csrf"],
+        error=error,
+        username=request.form.get("username", ""),
+    ), 401 if error else 200
 
 
 @bp.route("/app/oauth/account", methods=["GET", "POST"])
 def account():
-    flow = _flow()
-    if not flow or not flow.get("user"):
-        return error_page("No sign-in in progress", "Start again from the application you came from.")
     s = store()
+    found = _posted_flow() if request.method == "POST" else _page_flow(_signed_in)
+    if found is None:
+        return expired_form_page() if request.method == "POST" and _owned_ids() else no_signin_page()
+    flow_id, flow = found
+    if not _signed_in(flow):
+        return no_signin_page()
     user = s.users[flow["user"]]
-    accounts = [s.tenants[name] for name in user["apps"]]
     error = None
     if request.method == "POST":
-        if not _csrf_ok(flow):
-            return error_page("Invalid request", "The form has expired. Start again.", 403)
         chosen = request.form.get("app")
         if chosen in user["apps"]:
-            flow["app"] = chosen
-            _save(flow)
+            s.update_flow(flow_id, app=chosen)
+            _touch(flow_id)
             return redirect(url_for("oauth.consent"))
         error = "Choose one of your accounts."
     return render_template(
         "account.html",
-        accounts=accounts,
+        accounts=[s.tenants[name] for name in user["apps"]],
+        flow_id=flow_id,
         csrf=flow["csrf"],
         error=error,
         app=s.developer_app(flow["client_id"]),
@@ -133,19 +212,20 @@ def account():
 
 @bp.route("/app/oauth/consent", methods=["GET", "POST"])
 def consent():
-    flow = _flow()
-    if not flow or not flow.get("user") or not flow.get("app"):
-        return error_page("No sign-in in progress", "Start again from the application you came from.")
     s = store()
-    app = s.developer_app(flow["client_id"])
-    tenant = s.tenants[flow["app"]]
+    found = _posted_flow() if request.method == "POST" else _page_flow(_account_chosen)
+    if found is None:
+        return expired_form_page() if request.method == "POST" and _owned_ids() else no_signin_page()
+    flow_id, flow = found
+    if not _account_chosen(flow):
+        return no_signin_page()
     if request.method == "POST":
-        if not _csrf_ok(flow):
-            return error_page("Invalid request", "The form has expired. Start again.", 403)
         decision = request.form.get("decision")
         if decision not in ("allow", "deny"):
             return error_page("Invalid request", "Choose Allow or Deny.")
-        session.pop("flow", None)
+        _forget(flow_id)
+        if s.end_flow(flow_id) is None:  # a second click, or a parallel request, got there first
+            return no_signin_page()
         if decision == "deny":
             denied = {"error": "access_denied", "state": flow["state"]}
             return redirect(_with_params(flow["redirect_uri"], denied))
@@ -157,7 +237,12 @@ def consent():
         )
         return redirect(_with_params(flow["redirect_uri"], {"code": code, "state": flow["state"]}))
     return render_template(
-        "consent.html", app=app, tenant=tenant, user=s.users[flow["user"]], csrf=flow["csrf"]
+        "consent.html",
+        app=s.developer_app(flow["client_id"]),
+        tenant=s.tenants[flow["app"]],
+        user=s.users[flow["user"]],
+        flow_id=flow_id,
+        csrf=flow["csrf"],
     )
 
 

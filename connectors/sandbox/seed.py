@@ -9,10 +9,21 @@ OTHER_CLIENT_ID = "other-client-id"
 OTHER_CLIENT_SECRET = "other-client-secret"
 
 
-def developer_apps(client_id: str, client_secret: str) -> list[dict]:
+def developer_apps(client_id: str, client_secret: str, redirect_uris=()) -> list[dict]:
+    """`redirect_uris`: the main app's registered redirect URIs; empty means any is accepted."""
     return [
-        {"client_id": client_id, "client_secret": client_secret, "name": "KeapConnect"},
-        {"client_id": OTHER_CLIENT_ID, "client_secret": OTHER_CLIENT_SECRET, "name": "Other Integration"},
+        {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "name": "KeapConnect",
+            "redirect_uris": list(redirect_uris),
+        },
+        {
+            "client_id": OTHER_CLIENT_ID,
+            "client_secret": OTHER_CLIENT_SECRET,
+            "name": "Other Integration",
+            "redirect_uris": [],
+        },
     ]
 
 

@@ -12,7 +12,7 @@ from flask import Flask, current_app, g, jsonify, make_response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import api_views, control_views, oauth_views, seed
+from . import api_views, control_views, oauth_views, public_views, seed
 from .config import DEFAULT_HOST, DEFAULT_PORT, SandboxConfig
 from .errors import (
     EXPIRED_TOKEN,
@@ -45,6 +45,7 @@ def create_app(config: SandboxConfig | None = None) -> Flask:
     app.register_blueprint(oauth_views.bp)
     app.register_blueprint(api_views.bp)
     app.register_blueprint(control_views.bp)
+    app.register_blueprint(public_views.bp)
     app.before_request(gateway)
     app.after_request(finish)
     app.register_error_handler(ApiError, lambda exc: (jsonify(exc.body()), exc.status))
@@ -79,7 +80,7 @@ def gateway():
             for k, v in fault["headers"].items():
                 response.headers[k] = str(v)
             return response
-    if not _is_api():
+    if not _is_api() or request.path in public_views.PUBLIC_API_PATHS:
         return None
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -160,10 +161,14 @@ class QuietRequestHandler(WSGIRequestHandler):
 
 
 def credentials_text(config: SandboxConfig) -> str:
+    main_uris = public_views.redirect_uris_text(config.redirect_uris, main_app=True)
+    other_uris = public_views.redirect_uris_text((), main_app=False)
     lines = [
         "Developer apps (OAuth clients):",
         f"  KeapConnect        client_id={config.client_id}  client_secret={config.client_secret}",
+        f"                     redirect URIs: {main_uris}",
         f"  Other Integration  client_id={seed.OTHER_CLIENT_ID}  client_secret={seed.OTHER_CLIENT_SECRET}",
+        f"                     redirect URIs: {other_uris}",
         "Keap users (sign in on the authorize page):",
     ]
     tenants = {t["name"]: t for t in seed.TENANTS}
@@ -181,11 +186,18 @@ def run(
 ) -> None:
     """Serve until interrupted. Prints the listening line first, then the seeded credentials."""
     out = out or sys.stdout
-    config = SandboxConfig.from_env(access_token_ttl=access_token_ttl)
+    try:
+        config = SandboxConfig.from_env(access_token_ttl=access_token_ttl)
+    except ValueError as exc:
+        raise SystemExit(f"Keap sandbox: {exc}") from None
     server = make_server(host, port, create_app(config), threaded=True, request_handler=QuietRequestHandler)
     shown_host = f"[{host}]" if ":" in host else host
-    print(f"Keap sandbox listening on http://{shown_host}:{server.port}", file=out, flush=True)
+    url = f"http://{shown_host}:{server.port}"
+    print(f"Keap sandbox listening on {url}", file=out, flush=True)
     print(credentials_text(config), file=out, flush=True)
+    print(
+        f"Open {url}/ for the URLs to configure, these credentials and the control API.", file=out, flush=True
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

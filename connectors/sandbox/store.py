@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 
 from . import contacts as contact_rules
 from . import seed
-from .config import AUTHORIZATION_CODE_TTL, REFRESH_TOKEN_TTL, Limits, SandboxConfig
+from .config import AUTHORIZATION_CODE_TTL, REFRESH_TOKEN_TTL, SIGNIN_FLOW_TTL, Limits, SandboxConfig
 from .errors import ApiError
 
 MAX_RECORDED_REQUESTS = 5000
+MAX_OPEN_FLOWS = 10_000  # sign-ins in progress across all browsers; the oldest is dropped
 
 
 class OAuthError(Exception):
@@ -95,8 +96,11 @@ class Store:
             self.limits = replace(self.config.limits)
             self.dev_apps = {
                 a["client_id"]: a
-                for a in seed.developer_apps(self.config.client_id, self.config.client_secret)
+                for a in seed.developer_apps(
+                    self.config.client_id, self.config.client_secret, self.config.redirect_uris
+                )
             }
+            self.flows: dict[str, dict] = {}  # sign-ins in progress (authorize -> Allow/Deny), by id
             self.users = {u["email"]: copy.deepcopy(u) for u in seed.USERS}
             self.codes: dict[str, dict] = {}
             self.access_tokens: dict[str, Grant] = {}
@@ -142,6 +146,46 @@ class Store:
 
     def developer_app(self, client_id: str | None) -> dict | None:
         return self.dev_apps.get(client_id or "")
+
+    def set_redirect_uris(self, client_id: str, uris: list[str]) -> None:
+        """Register `uris` (exact match) for the developer app; an empty list accepts any."""
+        with self.lock:
+            self.dev_apps[client_id]["redirect_uris"] = list(dict.fromkeys(uris))
+
+    @staticmethod
+    def redirect_uri_registered(app: dict, redirect_uri: str) -> bool:
+        return not app["redirect_uris"] or redirect_uri in app["redirect_uris"]
+
+    # A sign-in in progress: the browser's pages between authorize and Allow/Deny. The flow itself
+    # stays here, small and server-side; the browser's session only lists the ids it owns.
+
+    def start_flow(self, flow: dict) -> str:
+        flow_id = secrets.token_urlsafe(12)
+        with self.lock:
+            now = self.now()
+            for key in [k for k, f in self.flows.items() if f["expires_at"] <= now]:
+                del self.flows[key]
+            while len(self.flows) >= MAX_OPEN_FLOWS:
+                del self.flows[next(iter(self.flows))]
+            self.flows[flow_id] = {**flow, "expires_at": now + SIGNIN_FLOW_TTL}
+        return flow_id
+
+    def flow(self, flow_id: str | None) -> dict | None:
+        """The flow, if it is still in progress (not finished, dropped or expired)."""
+        with self.lock:
+            flow = self.flows.get(flow_id or "")
+            return dict(flow) if flow is not None and flow["expires_at"] > self.now() else None
+
+    def update_flow(self, flow_id: str, **changes) -> None:
+        with self.lock:
+            if flow_id in self.flows:
+                self.flows[flow_id].update(changes)
+
+    def end_flow(self, flow_id: str) -> dict | None:
+        """Finish the flow; None if it was already finished (a second Allow/Deny gets nothing)."""
+        with self.lock:
+            flow = self.flows.pop(flow_id, None)
+            return flow if flow is not None and flow["expires_at"] > self.now() else None
 
     def check_password(self, email: str, password: str) -> dict | None:
         user = self.users.get((email or "").strip().lower())

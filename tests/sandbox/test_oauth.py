@@ -15,6 +15,7 @@ from tests.support.sandbox import (
     SandboxControl,
     SandboxServer,
     bearer_session,
+    connect,
     exchange_code,
     oauth_authorize_redirect,
     oauth_dance,
@@ -271,3 +272,83 @@ def test_client_credentials_come_from_the_environment():
             ).status_code
             == 200
         )
+
+
+# ---- redirect URI registration -----------------------------------------------------------------
+
+NOT_REGISTERED = "redirect_uri is not registered for this app"
+
+
+def refused_redirect(url: str, redirect_uri: str, client_id: str = CLIENT_ID) -> bool:
+    """True if authorize answers the error page for an unregistered redirect URI (and no redirect)."""
+    response = requests.get(
+        f"{url}/app/oauth/authorize",
+        params=authorize_params(client_id=client_id, redirect_uri=redirect_uri),
+        allow_redirects=False,
+        timeout=10,
+    )
+    if response.status_code == 302:
+        return False
+    assert response.status_code == 400 and "Location" not in response.headers, response.text[:300]
+    assert NOT_REGISTERED in response.text
+    return True
+
+
+def test_by_default_any_redirect_uri_is_accepted_and_the_start_up_output_says_so(sandbox, sandbox_server):
+    line = sandbox_server.wait_for_output("redirect URIs: any (set KEAP_SANDBOX_REDIRECT_URIS")
+    assert line.strip() == "redirect URIs: any (set KEAP_SANDBOX_REDIRECT_URIS to require registered ones)"
+    assert not refused_redirect(sandbox.url, "https://anything.example/cb")
+
+
+def test_registered_redirect_uris_are_matched_exactly_and_can_be_switched_off(sandbox):
+    assert sandbox.redirect_uris(CLIENT_ID, [REDIRECT, REDIRECT]) == [REDIRECT]
+    assert connect(sandbox.url, redirect_uri=REDIRECT)["access_token"]
+    for other in (
+        REDIRECT.replace("keep=1", "keep=2"),
+        "http://127.0.0.1:8000/connect/callback",
+        REDIRECT.replace("http://", "https://"),
+        "http://evil.example/connect/callback?keep=1",
+    ):
+        assert refused_redirect(sandbox.url, other), other
+    # Registration is per developer app: the other app still accepts any.
+    assert not refused_redirect(sandbox.url, "http://evil.example/cb", client_id=OTHER_CLIENT_ID)
+
+    assert sandbox.redirect_uris(CLIENT_ID, []) == []
+    assert not refused_redirect(sandbox.url, "http://evil.example/cb")
+    sandbox.redirect_uris(CLIENT_ID, [REDIRECT])
+    sandbox.reset()  # back to the start-up registration: any
+    assert not refused_redirect(sandbox.url, "http://evil.example/cb")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"client_id": "unknown", "uris": []},
+        {"client_id": CLIENT_ID},
+        {"client_id": CLIENT_ID, "uris": "http://127.0.0.1/cb"},
+        {"client_id": CLIENT_ID, "uris": ["/relative"]},
+        {"client_id": CLIENT_ID, "uris": ["http://127.0.0.1/cb#fragment"]},
+    ],
+)
+def test_redirect_uri_registration_refuses_bad_requests(sandbox, body):
+    response = requests.post(f"{sandbox.url}/_sandbox/redirect-uris", json=body, timeout=10)
+    assert response.status_code == 400
+    assert "error" in response.json()
+
+
+def test_redirect_uris_can_be_registered_from_the_environment():
+    second = "http://localhost:8000/connect/callback/"
+    env = {"KEAP_SANDBOX_REDIRECT_URIS": f" {REDIRECT} ,{second},"}
+    with SandboxServer(env=env) as server:
+        server.wait_for_output(f"redirect URIs: {REDIRECT}, {second}")
+        assert connect(server.url, BOB, "sb201", redirect_uri=second)["access_token"]
+        assert refused_redirect(server.url, "http://localhost:8000/connect/callback")
+        assert f"redirect URIs: {REDIRECT}, {second}" in requests.get(server.url + "/", timeout=10).text
+        SandboxControl(server.url).reset()  # the start-up registration survives a reset
+        assert refused_redirect(server.url, "http://localhost:8000/connect/callback")
+        assert not refused_redirect(server.url, REDIRECT)
+
+
+def test_an_invalid_redirect_uri_in_the_environment_stops_the_start_with_a_message():
+    with pytest.raises(RuntimeError, match="KEAP_SANDBOX_REDIRECT_URIS: 'localhost:8000/cb'"):
+        SandboxServer(env={"KEAP_SANDBOX_REDIRECT_URIS": "localhost:8000/cb"}).start()

@@ -1,23 +1,50 @@
-"""Every response the sandbox gives for the operations it serves validates against Keap's swagger.yml."""
+"""Every response the sandbox gives for the operations it serves validates against Keap's swagger.yml.
 
-from pathlib import Path
+The document is Keap's official one, vendored unchanged in connectors/sandbox/openapi/ (provenance in
+SOURCE.txt next to it); the sandbox serves it too.
+"""
+
+import hashlib
+import re
 
 import pytest
+import requests
 import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-from tests.support.sandbox import ALICE, EXISTING_EMAIL, TAGS, bearer_session, connect
+from tests.support.sandbox import ALICE, EXISTING_EMAIL, PROJECT_ROOT, TAGS, bearer_session, connect
 
-SPEC = Path("/work/shared/keap-openapi/v2/swagger.yml")
+OPENAPI_DIR = PROJECT_ROOT / "connectors" / "sandbox" / "openapi"
+SPEC = OPENAPI_DIR / "swagger.yml"
+SOURCE = OPENAPI_DIR / "SOURCE.txt"
+
+
+def spec_bytes() -> bytes:
+    if not SPEC.is_file():
+        pytest.fail(f"Keap's OpenAPI document is missing: {SPEC} (see {SOURCE})")
+    return SPEC.read_bytes()
+
+
+def test_the_vendored_document_is_the_one_its_source_note_names():
+    recorded = re.search(r"sha256:\s*([0-9a-f]{64})", SOURCE.read_text())
+    assert recorded, f"no sha256 in {SOURCE}"
+    assert hashlib.sha256(spec_bytes()).hexdigest() == recorded.group(1)
+
+
+def test_the_sandbox_serves_the_document_without_a_token(sandbox):
+    url = f"{sandbox.rest_url}/v2/openapi.yml"
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/yaml"
+    assert response.content == spec_bytes()
+    again = requests.get(url, headers={"If-None-Match": response.headers["ETag"]}, timeout=10)
+    assert again.status_code == 304 and not again.content
 
 
 @pytest.fixture(scope="session")
 def keap_openapi(sandbox_server):
-    if not SPEC.exists():
-        pytest.skip(f"{SPEC} is missing")
-    with SPEC.open("rb") as f:
-        spec = yaml.load(f, Loader=yaml.CSafeLoader)
+    spec = yaml.load(spec_bytes(), Loader=yaml.CSafeLoader)
     spec["servers"] = [{"url": f"{sandbox_server.url}/crm"}]
     return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
 

@@ -216,19 +216,25 @@ class SandboxControl:
     def contacts(self, app: str) -> list[dict]:
         return self._call("GET", "/contacts", params={"app": app})["contacts"]
 
+    def redirect_uris(self, client_id: str, uris: list[str]) -> list[str]:
+        """Register the developer app's redirect URIs (exact match); [] accepts any (the default)."""
+        return self._call("POST", "/redirect-uris", json={"client_id": client_id, "uris": uris})["uris"]
+
 
 # ---- the OAuth dance, as a person in a browser walks it ------------------------------------------
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+FLOW_RE = re.compile(r'name="flow" value="([^"]+)"')
 
 
-def _csrf(response: requests.Response) -> str:
-    m = CSRF_RE.search(response.text)
-    if not m:
+def form_fields(response: requests.Response) -> dict:
+    """The hidden fields of a sign-in page's form: its sign-in (`flow`) and `csrf_token`."""
+    flow, csrf = FLOW_RE.search(response.text), CSRF_RE.search(response.text)
+    if not flow or not csrf:
         raise AssertionError(
             f"no sign-in form at {response.url} ({response.status_code}):\n{response.text[:500]}"
         )
-    return m.group(1)
+    return {"flow": flow.group(1), "csrf_token": csrf.group(1)}
 
 
 def oauth_authorize_redirect(
@@ -255,22 +261,20 @@ def oauth_authorize_redirect(
     page = http.post(
         f"{base}/app/oauth/signin",
         timeout=10,
-        data={"csrf_token": _csrf(page), "username": user, "password": password or USERS[user]},
+        data={**form_fields(page), "username": user, "password": password or USERS[user]},
     )
     if page.status_code != 200:
         raise AssertionError(f"sign-in refused ({page.status_code}): {page.text[:500]}")
     if page.url.endswith("/app/oauth/account"):
         chosen = app or USER_APPS[user][0]
-        page = http.post(
-            f"{base}/app/oauth/account", data={"csrf_token": _csrf(page), "app": chosen}, timeout=10
-        )
+        page = http.post(f"{base}/app/oauth/account", data={**form_fields(page), "app": chosen}, timeout=10)
         if page.status_code != 200:
             raise AssertionError(f"account choice refused ({page.status_code}): {page.text[:500]}")
     elif app is not None and USER_APPS.get(user) and app not in USER_APPS[user]:
         raise AssertionError(f"{user} has no Keap app {app}")
     answer = http.post(
         f"{base}/app/oauth/consent",
-        data={"csrf_token": _csrf(page), "decision": decision},
+        data={**form_fields(page), "decision": decision},
         allow_redirects=False,
         timeout=10,
     )
