@@ -3,7 +3,6 @@
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.utils.formats import date_format
 from django.utils.timezone import localtime
 
 from .errors import ConnectorError
@@ -115,7 +114,7 @@ class ConnectedAccountAdmin(admin.ModelAdmin):
             try:
                 self.message_user(request, connected_account_test(account=account), messages.SUCCESS)
             except ConnectorError as exc:
-                self.message_user(request, f"{account}: {exc.message}", messages.ERROR)
+                self.message_user(request, _about(account, exc.message), messages.ERROR)
 
     @admin.action(description="Refresh tokens now")
     def refresh_tokens_now(self, request, queryset: QuerySet[ConnectedAccount]):
@@ -123,12 +122,12 @@ class ConnectedAccountAdmin(admin.ModelAdmin):
             try:
                 fresh = oauth_token_refresh(account=account)
             except ConnectorError as exc:
-                self.message_user(request, f"{account}: {exc.message}", messages.ERROR)
+                self.message_user(request, _about(account, exc.message), messages.ERROR)
             except KeapError as exc:  # an outage of Keap's token endpoint: nothing changed
-                self.message_user(request, f"{account}: {exc.message} Try again later.", messages.ERROR)
+                self.message_user(request, _about(account, f"{exc.message} Try again later."), messages.ERROR)
             else:
                 expires_at = fresh.access_token_expires_at
-                expires = date_format(localtime(expires_at), "DATETIME_FORMAT") if expires_at else "—"
+                expires = f"at {localtime(expires_at):%Y-%m-%d %H:%M %Z}" if expires_at else "when Keap says"
                 self.message_user(
                     request,
                     f"{account}: tokens refreshed; the access token expires {expires}.",
@@ -143,6 +142,11 @@ class ConnectedAccountAdmin(admin.ModelAdmin):
                 continue
             connected_account_disconnect(account=account, performed_by=request.user)
             self.message_user(request, f"{account}: disconnected; its tokens are deleted.", messages.SUCCESS)
+
+
+def _about(account: ConnectedAccount, message: str) -> str:
+    """The message, naming the account once."""
+    return message if str(account) in message else f"{account}: {message}"
 
 
 # -- contacts sent to Keap (ContactUpsert) -----------------------------------------------------------
@@ -210,12 +214,12 @@ class ContactUpsertAdmin(admin.ModelAdmin):
             if not contact_upsert_can_retry(upsert=upsert):
                 status = upsert.get_status_display().lower()
                 self.message_user(
-                    request, f"{upsert.email}: {status}, not failed; skipped.", messages.WARNING
+                    request, f"Skipped {upsert.email}: it is {status}, not failed.", messages.WARNING
                 )
                 continue
             try:
                 result = contact_upsert_retry(upsert=upsert, performed_by=request.user)
             except ConnectorError as exc:
-                self.message_user(request, f"{upsert.email}: {exc.message}", messages.ERROR)
+                self.message_user(request, f"Retried {upsert.email}: {exc.message}", messages.ERROR)
             else:
-                self.message_user(request, f"{upsert.email}: {result.message}", messages.SUCCESS)
+                self.message_user(request, f"Retried {upsert.email}: {result.message}", messages.SUCCESS)

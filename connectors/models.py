@@ -35,7 +35,9 @@ class ConnectedAccount(models.Model):
         NEEDS_RECONNECT = "needs_reconnect", "Needs reconnect"
         DISCONNECTED = "disconnected", "Disconnected"
 
-    keap_app = models.ForeignKey(KeapApp, on_delete=models.PROTECT, related_name="accounts")
+    keap_app = models.ForeignKey(
+        KeapApp, on_delete=models.PROTECT, related_name="accounts", verbose_name="developer app"
+    )
     app_host = models.CharField(
         "Keap app host", max_length=255, help_text="From the token scope, e.g. xy123.infusionsoft.com."
     )
@@ -110,6 +112,7 @@ class ContactUpsert(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "sent contact"
         indexes = [models.Index(fields=["status", "-created_at"])]
 
     def __str__(self):

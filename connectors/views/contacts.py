@@ -135,6 +135,9 @@ def upsert_list(request):
 @require_POST
 def upsert_retry(request, pk: int):
     upsert = get_object_or_404(ContactUpsert.objects.select_related("account"), pk=pk)
+    if upsert.status == ContactUpsert.Status.SUCCEEDED:
+        messages.info(request, "This contact was sent successfully already: there is nothing to retry.")
+        return redirect(upsert)
     try:
         result = contact_upsert_retry(upsert=upsert, performed_by=request.user)
     except ConnectorError as exc:

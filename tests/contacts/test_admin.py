@@ -101,9 +101,9 @@ def test_the_retry_action_sends_failed_ones_through_the_service(admin_client_, r
     )
     assert fake_keap.applied == {stuck.keap_contact_id: {"103"}}
     texts = [str(m) for m in response.context["messages"]]
-    assert "cy@example.com: Created contact #1001 in Alpine Bakery" in texts
-    assert any("ann@example.com" in t and "skipped" in t for t in texts)
-    assert any("new@example.com" in t and "skipped" in t for t in texts)  # pending, not stuck yet
+    assert "Retried cy@example.com: Created contact #1001 in Alpine Bakery" in texts
+    assert any("ann@example.com" in t and "Skipped" in t for t in texts)
+    assert any("new@example.com" in t and "Skipped" in t for t in texts)  # pending, not stuck yet
     assert len(fake_keap.calls_to("POST", "/v2/contacts")) == 1
 
 
