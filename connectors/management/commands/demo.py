@@ -62,6 +62,8 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, stop)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # As Keap does, the sandbox accepts only the redirect URIs registered for the developer app.
+        env.setdefault("KEAP_SANDBOX_REDIRECT_URIS", _callback_uris(app_host, app_port))
         processes = []
         try:
             sandbox_proc = subprocess.Popen(
@@ -149,8 +151,17 @@ The sandbox keeps its state in memory: after a restart, connected accounts need
         )
 
 
+def _callback_uris(host: str, port: str) -> str:
+    """keapconnect's callback URL, under each name of this machine a browser may use for it."""
+    if settings.KEAP_REDIRECT_URI:
+        return settings.KEAP_REDIRECT_URI
+    hosts = {host, "127.0.0.1", "localhost"} if host in ("127.0.0.1", "localhost", "0.0.0.0") else {host}
+    return ",".join(f"http://{name}:{port}/connect/callback/" for name in sorted(hosts - {"0.0.0.0"}))
+
+
 def _port_free(host: str, port: int, what: str, alternative: str) -> None:
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is free
         try:
             probe.bind((host, port))
         except OSError:
