@@ -33,8 +33,14 @@
   if (account) account.addEventListener("change", () => reloadWith("account"));
 
   if (country && region) {
+    // The province last chosen for each country is remembered in this tab, so that a page the
+    // browser restores (Back) gets its province back: the browser restores the country, not the
+    // list that was fetched for it.
+    const remembered = "keapconnect-regions";
+    const rememberedFor = (code) => (JSON.parse(sessionStorage.getItem(remembered) || "{}")[code] || "");
     let latest = 0; // only the answer to the newest request may fill the list
-    country.addEventListener("change", async () => {
+
+    async function loadProvinces(selected) {
       const request = ++latest;
       region.replaceChildren(new Option("—", ""));
       region.disabled = true;
@@ -48,12 +54,25 @@
         const data = await response.json();
         if (request !== latest) return; // the country changed again meanwhile
         region.replaceChildren(new Option("—", ""));
-        data.provinces.forEach((p) => region.add(new Option(p.name, p.code)));
+        data.provinces.forEach((p) => region.add(new Option(p.name, p.code, false, p.code === selected)));
         region.disabled = data.provinces.length === 0;
         regionNote(data.message);
       } catch (error) {
         if (request !== latest) return;
         reloadWith("provinces"); // the server round trip still works
+      }
+    }
+
+    country.addEventListener("change", () => loadProvinces(""));
+    region.addEventListener("change", () => {
+      const regions = JSON.parse(sessionStorage.getItem(remembered) || "{}");
+      regions[country.value] = region.value;
+      sessionStorage.setItem(remembered, JSON.stringify(regions));
+    });
+    window.addEventListener("pageshow", () => {
+      // After the browser restored the form (it does so once the page has loaded).
+      if (country.value && region.options.length <= 1) {
+        loadProvinces(rememberedFor(country.value));
       }
     });
   }

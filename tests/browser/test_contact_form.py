@@ -134,3 +134,19 @@ def test_a_slow_answer_for_an_earlier_country_does_not_fill_the_province_list(
     codes = browser.locator("#id_region_code option").evaluate_all("options => options.map(o => o.value)")
     assert "CA-BC" in codes and "US-CA" not in codes
     assert len(codes) == len(set(codes))  # no province listed twice
+
+
+def test_back_after_sending_brings_the_province_back_with_the_country(signed_in_page, live_server, sandbox):
+    browser = signed_in_page
+    browser.goto(f"{live_server.url}/contacts/new/")
+    browser.fill("#id_email", "ann@example.com")
+    browser.select_option("#id_country_code", "CAN")
+    browser.wait_for_selector("#id_region_code option[value='CA-BC']", state="attached")
+    browser.select_option("#id_region_code", "CA-BC")
+    browser.get_by_role("button", name="Send to Keap").click()
+    browser.wait_for_url("**/contacts/sent/*/")
+
+    browser.go_back()
+    browser.wait_for_function("document.getElementById('id_region_code').value === 'CA-BC'")
+    assert browser.locator("#id_country_code").input_value() == "CAN"
+    assert browser.locator("#id_region_code").is_enabled()
