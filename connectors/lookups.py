@@ -152,7 +152,9 @@ def _lookup(*, account: ConnectedAccount, name: str, kind: str, fetch) -> Lookup
     cached = cache.get(fresh_key)
     if cached is not None:
         return _from_cached_memo(fresh_key, kind, cached)
-    failed_key = f"{fresh_key}:failed"
+    # Per connection: a reconnect (new tokens) may ask Keap again at once.
+    connected = account.connected_at.timestamp() if account.connected_at else 0
+    failed_key = f"{fresh_key}:failed:{connected}"
     error = cache.get(failed_key)  # Keap failed moments ago: don't make every page wait for it again
     if error is None:
         try:

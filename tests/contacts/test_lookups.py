@@ -1,6 +1,7 @@
 """Lookups: paged reads, the per-account cache, the last good copy, and the refresh."""
 
 import pytest
+from django.utils import timezone
 
 from connectors import lookups
 from connectors.keap.errors import KeapThrottled, KeapUnavailable
@@ -82,3 +83,11 @@ def test_after_a_failure_keap_is_not_asked_again_for_a_minute_but_a_refresh_asks
     assert len(fake_keap.calls_to("GET", "/v2/locales/countries")) == 1
     countries, _tags = lookups.lookups_refresh(account=account)
     assert countries.available and "CAN" in countries.codes
+
+
+def test_after_a_reconnect_keap_is_asked_again_at_once(account, fake_keap):
+    fake_keap.fail[("GET", "/v2/locales/countries")] = [KeapUnavailable("down", status=503)]
+    assert not lookups.lookup_countries(account=account).available
+    account.connected_at = timezone.now()  # what a reconnect does
+    assert lookups.lookup_countries(account=account).available
+    assert len(fake_keap.calls_to("GET", "/v2/locales/countries")) == 2
