@@ -78,6 +78,15 @@ class ConnectedAccount(models.Model):
     def is_active(self):
         return self.status == self.Status.ACTIVE
 
+    @property
+    def unavailable_reason(self) -> str:
+        """Why no call can be made with this account: for messages, e.g. "needs reconnecting"."""
+        if self.status == self.Status.NEEDS_RECONNECT:
+            return "needs reconnecting"
+        if self.status == self.Status.DISCONNECTED:
+            return "is disconnected"
+        return "" if self.access_token and self.refresh_token else "holds no tokens"
+
 
 class ContactUpsert(models.Model):
     """One contact sent (or to be sent) to Keap: written before the call, completed after it."""

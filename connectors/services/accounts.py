@@ -70,7 +70,7 @@ def connected_account_client(*, account: ConnectedAccount) -> KeapClient:
     """
     if account.status != ConnectedAccount.Status.ACTIVE:
         raise AccountUnavailable(
-            f"{account} is {account.get_status_display().lower()}: reconnect it before using it.",
+            f"{account} {account.unavailable_reason}: reconnect it before using it.",
             extra={"account_id": account.pk, "status": account.status},
         )
     if not account.access_token or not account.refresh_token:
@@ -187,7 +187,7 @@ def oauth_token_refresh(
                 return locked  # another worker refreshed while we waited for the lock
             if locked.status != ConnectedAccount.Status.ACTIVE or not locked.refresh_token:
                 raise AccountUnavailable(
-                    f"{locked} is {locked.get_status_display().lower()}: reconnect it.",
+                    f"{locked} {locked.unavailable_reason}: reconnect it.",
                     extra={"account_id": locked.pk, "status": locked.status},
                 )
             token = keap_oauth.refresh(

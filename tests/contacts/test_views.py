@@ -223,3 +223,9 @@ def test_one_keap_account_connected_through_two_developer_apps_is_told_apart(
     labels = dict(staff_client.get(NEW).context["form"].fields["account"].choices)
     assert labels[account.pk] == "Alpine Bakery (sa101) · via Unit app"
     assert labels[twin.pk] == "Alpine Bakery (sa101) · via Other Integration"
+
+
+def test_a_reconnect_button_for_each_account_that_needs_it(make_account, staff_client):
+    account = make_account(status="needs_reconnect")
+    page = staff_client.get(NEW).content.decode()
+    assert f'action="{reverse("connectors:account_reconnect", args=[account.pk])}"' in page

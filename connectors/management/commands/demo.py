@@ -19,6 +19,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from connectors import selectors
+from connectors.services.accounts import connected_account_mark_needs_reconnect
+
 STARTUP_TIMEOUT = 30
 
 
@@ -55,6 +58,7 @@ class Command(BaseCommand):
         )
         _port_free(app_host, int(app_port), "keapconnect", "DEMO_ADDR=127.0.0.1:8001")
         self._ensure_staff_user(username, password)
+        self._mark_connections_stale()
 
         def stop(signum, frame):
             raise Stop(signal.Signals(signum).name)
@@ -111,6 +115,20 @@ class Command(BaseCommand):
         user.is_superuser = True
         user.set_password(password)
         user.save()
+
+    def _mark_connections_stale(self):
+        """A new sandbox knows none of the tokens stored by an earlier demo: say so before a call fails."""
+        stale = selectors.connected_account_active_list()
+        for account in stale:
+            connected_account_mark_needs_reconnect(
+                account=account,
+                error="The Keap sandbox was restarted and no longer knows this connection: reconnect it.",
+            )
+        if stale:
+            names = ", ".join(str(account) for account in stale)
+            self.stdout.write(
+                f"The sandbox starts afresh: {names} must be reconnected (Keap accounts, Reconnect)."
+            )
 
     def _wait_for_sandbox(self, proc):
         deadline = time.monotonic() + STARTUP_TIMEOUT
