@@ -9,6 +9,7 @@ from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Div, Fieldset, Layout, Row
 from django import forms
+from django.db.models import Q
 from django.utils.choices import BaseChoiceIterator
 from django.utils.functional import cached_property
 
@@ -77,6 +78,12 @@ class ContactForm(forms.Form):
         if not self.is_bound and "submission_key" not in self.initial:
             self.initial["submission_key"] = uuid.uuid4()
         self.chosen_account = self._chosen_account()
+        if self.chosen_account is not None and not self.chosen_account.is_active:
+            # Chosen, then refused by Keap (e.g. a revoked connection): still shown with its lists
+            # (from the cache) so that the entry stays as typed; clean_account says what to do.
+            self.fields["account"].queryset = selectors.connected_account_list().filter(
+                Q(status=ConnectedAccount.Status.ACTIVE) | Q(pk=self.chosen_account.pk)
+            )
         if self.chosen_account is not None and not self.is_bound:
             self.initial.setdefault("account", self.chosen_account.pk)
         self.countries = self.tags = self.provinces = None
@@ -118,7 +125,8 @@ class ContactForm(forms.Form):
                 pk = int(raw)
             except (TypeError, ValueError):
                 return None
-            return next((account for account in self.active_accounts if account.pk == pk), None)
+            chosen = next((account for account in self.active_accounts if account.pk == pk), None)
+            return chosen or selectors.connected_account_list().filter(pk=pk).first()
         return self.active_accounts[0] if len(self.active_accounts) == 1 else None
 
     @cached_property
@@ -130,6 +138,8 @@ class ContactForm(forms.Form):
         and the accounts on offer. Rendering them costs far more than the rest of the page.
         """
         if self.is_bound or set(self.initial) - {"account", "submission_key"} or self.chosen_account is None:
+            return None
+        if not self.chosen_account.is_active:
             return None
         if any(lk is None or lk.stale or not lk.available for lk in (self.countries, self.tags)):
             return None
@@ -172,6 +182,15 @@ class ContactForm(forms.Form):
             )
         if not provinces and not self._value("region_code"):
             region.widget.attrs["disabled"] = "disabled"
+
+    def clean_account(self) -> ConnectedAccount:
+        account = self.cleaned_data["account"]
+        if not account.is_active:
+            raise forms.ValidationError(
+                f"{account} {account.unavailable_reason}: reconnect it (Keap accounts), then send again.",
+                code="account_unavailable",
+            )
+        return account
 
     def clean_submission_key(self) -> uuid.UUID:
         """A missing or garbled key (a stale or crafted page) is not the person's error: a new entry."""

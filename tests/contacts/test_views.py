@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from connectors.keap.errors import KeapUnavailable, KeapValidationError
+from connectors.keap.errors import KeapAuthError, KeapUnavailable, KeapValidationError
 from connectors.models import ConnectedAccount, ContactUpsert, KeapApp
 
 from .conftest import form_data
@@ -229,3 +229,22 @@ def test_a_reconnect_button_for_each_account_that_needs_it(make_account, staff_c
     account = make_account(status="needs_reconnect")
     page = staff_client.get(NEW).content.decode()
     assert f'action="{reverse("connectors:account_reconnect", args=[account.pk])}"' in page
+
+
+def test_after_keap_refuses_the_connection_the_entry_stays_whole_and_says_reconnect(
+    account, fake_keap, staff_client
+):
+    fake_keap.fail[("POST", "/v2/contacts")] = KeapAuthError("Invalid Access Token", status=401)
+    data = form_data(account, country_code="CAN", region_code="CA-BC", tag_ids=["103"])
+    response = staff_client.post(NEW, data)
+    account.refresh_from_db()
+    assert account.status == "needs_reconnect"
+    form = response.context["form"]
+    assert form.chosen_account == account  # still chosen, with its lists (from the cache)
+    html = response.content.decode()
+    assert '<option value="CA-BC" selected>' in html and "(not in" not in html and "(unknown)" not in html
+    assert 'value="103"' in html and "checked" in html.split('value="103"')[1][:40]
+
+    again = staff_client.post(NEW, data)  # without reconnecting: refused on the field, nothing sent
+    assert "needs reconnecting" in again.context["form"].errors["account"][0]
+    assert len(fake_keap.calls_to("POST", "/v2/contacts")) == 1
