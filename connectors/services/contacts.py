@@ -409,8 +409,7 @@ def _upsert_send(*, upsert: ContactUpsert, contact: ContactInput) -> UpsertResul
         with keap_errors(account=account), connected_account_client(account=account) as client:
             existing = _contact_find(client, contact=contact, duplicate_option=upsert.duplicate_option)
             sent = contact_payload_build(contact=contact, existing=existing)
-            ContactUpsert.objects.filter(pk=upsert.pk).update(payload=sent)
-            upsert.payload = sent
+            upsert.payload = sent  # saved with the outcome (one write less on the way to Keap)
             status, body = client.post(
                 CONTACTS_PATH,
                 params={"duplicate_option": upsert.duplicate_option},
@@ -513,7 +512,15 @@ def _upsert_record_complete(upsert, *, status, outcome, contact_id, error_messag
     upsert.error_message = error_message
     upsert.attempts = attempts
     upsert.save(
-        update_fields=["status", "outcome", "keap_contact_id", "error_message", "attempts", "updated_at"]
+        update_fields=[
+            "status",
+            "outcome",
+            "keap_contact_id",
+            "error_message",
+            "attempts",
+            "payload",
+            "updated_at",
+        ]
     )
 
 
