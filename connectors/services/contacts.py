@@ -283,36 +283,6 @@ def contact_payload_build(*, contact: ContactInput, existing: dict | None = None
     return payload
 
 
-def contact_input_from_payload(*, payload: dict) -> ContactInput:
-    """The ContactInput that produced `payload`: the names and the slots the form owns."""
-
-    def slot(key: str, name: str) -> dict:
-        return next((item for item in payload.get(key) or [] if item.get("field") == name), {})
-
-    email, phone, address = (
-        slot("email_addresses", FORM_EMAIL_SLOT),
-        slot("phone_numbers", FORM_PHONE_SLOT),
-        slot("addresses", FORM_ADDRESS_SLOT),
-    )
-    return ContactInput(
-        email=email.get("email", ""),
-        opt_in_reason=email.get("opt_in_reason", ""),
-        given_name=payload.get("given_name", ""),
-        family_name=payload.get("family_name", ""),
-        job_title=payload.get("job_title", ""),
-        company_name=(payload.get("company") or {}).get("company_name", ""),
-        phone_number=phone.get("number", ""),
-        phone_extension=phone.get("extension", ""),
-        phone_type=phone.get("type", ""),
-        line1=address.get("line1", ""),
-        line2=address.get("line2", ""),
-        city=address.get("locality", ""),
-        postal_code=address.get("postal_code", ""),
-        country_code=address.get("country_code", ""),
-        region_code=address.get("region_code", ""),
-    )
-
-
 def contact_match(
     *, contacts: list[dict], email: str, duplicate_option: str, given_name: str = "", family_name: str = ""
 ) -> dict | None:
@@ -358,10 +328,8 @@ def _upsert_record_create(
 
 
 def _submitted_input(upsert: ContactUpsert) -> ContactInput:
-    """What was entered for this record (older records kept only the payload: rebuilt from it)."""
-    if upsert.submitted:
-        return ContactInput(**upsert.submitted)
-    return contact_input_from_payload(payload=upsert.payload)
+    """What was entered for this record."""
+    return ContactInput(**upsert.submitted)
 
 
 def _same_entry(upsert: ContactUpsert, *, account, contact: ContactInput, duplicate_option, tag_ids) -> bool:

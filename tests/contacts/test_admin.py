@@ -46,6 +46,7 @@ def records(make_account):
             status="failed",
             error_message="Keap is unavailable",
             attempts=1,
+            submitted={"email": "cy@example.com"},
             payload={"email_addresses": [{"email": "cy@example.com", "field": "EMAIL1"}]},
             tag_ids=["103"],
         ),
@@ -111,6 +112,7 @@ def test_a_pending_upsert_stuck_for_minutes_can_be_retried(admin_client_, record
     stuck = ContactUpsert.objects.create(
         account=records["created"].account,
         email="stuck@example.com",
+        submitted={"email": "stuck@example.com"},
         payload={"email_addresses": [{"email": "stuck@example.com", "field": "EMAIL1"}]},
     )
     ContactUpsert.objects.filter(pk=stuck.pk).update(updated_at=timezone.now() - timedelta(minutes=10))

@@ -2,7 +2,6 @@
 
 from connectors.services.contacts import (
     ContactInput,
-    contact_input_from_payload,
     contact_match,
     contact_payload_build,
 )
@@ -153,24 +152,6 @@ def test_lists_the_form_does_not_touch_are_not_sent_so_keap_keeps_them():
     assert "phone_numbers" not in payload
     assert "addresses" not in payload
     assert [e["field"] for e in payload["email_addresses"]] == ["EMAIL1", "EMAIL2"]
-
-
-def test_the_payload_gives_back_the_input_that_built_it():
-    contact = ContactInput(
-        email="ada@example.com",
-        given_name="Ada",
-        phone_number="1",
-        phone_type="Home",
-        company_name="X",
-        line1="L",
-        country_code="CAN",
-        region_code="CA-BC",
-        opt_in_reason="r",
-    )
-    assert (
-        contact_input_from_payload(payload=contact_payload_build(contact=contact, existing=EXISTING))
-        == contact
-    )
 
 
 def test_match_is_the_oldest_contact_whose_email1_equals_the_email_in_any_case():
