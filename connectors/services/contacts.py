@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -311,9 +312,9 @@ def contact_match(
 def _upsert_record_create(
     *, account, contact, duplicate_option, tag_ids, performed_by, submission_key
 ) -> ContactUpsert:
-    # Committed before Keap is called; atomic so that a duplicate key only undoes this INSERT
-    # (a savepoint) when a caller holds a transaction.
-    with transaction.atomic():
+    # Committed before Keap is called. In a caller's transaction, a savepoint makes a duplicate
+    # key undo only this INSERT; on its own (autocommit) the INSERT needs no transaction around it.
+    with nullcontext() if transaction.get_autocommit() else transaction.atomic():
         return ContactUpsert.objects.create(
             account=account,
             performed_by=performed_by if getattr(performed_by, "pk", None) else None,

@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+from django.db.models import QuerySet
 
 from connectors.errors import AccountUnavailable, KeapRejected, ReconnectNeeded, TryAgainLater
 from connectors.keap.errors import KeapAuthError, KeapThrottled, KeapUnavailable, KeapValidationError
@@ -96,6 +97,29 @@ def test_the_same_submission_key_never_calls_keap_twice(account, fake_keap):
     assert again.replayed and again.upsert.pk == first.upsert.pk
     assert len(fake_keap.calls) == calls
     assert ContactUpsert.objects.count() == 1
+
+
+def _race(account, fake_keap, monkeypatch):
+    """Two requests with one key at once: the second looks before the first has written its record."""
+    entry = dict(contact=ContactInput(email="ada@example.com"), duplicate_option="Email", tag_ids=[])
+    key = uuid.uuid4()
+    first = contact_upsert(account=account, performed_by=None, submission_key=key, **entry)
+    calls = len(fake_keap.calls)
+    lookups = iter([None])  # the second request's look for the key finds nothing yet
+    real_first = QuerySet.first
+    monkeypatch.setattr(QuerySet, "first", lambda qs: next(lookups, None) or real_first(qs))
+    again = contact_upsert(account=account, performed_by=None, submission_key=key, **entry)
+    assert again.replayed and again.upsert.pk == first.upsert.pk  # the unique key stopped the second
+    assert len(fake_keap.calls) == calls and ContactUpsert.objects.count() == 1
+
+
+def test_a_key_sent_twice_at_once_is_sent_once(account, fake_keap, monkeypatch):
+    _race(account, fake_keap, monkeypatch)  # inside the test's transaction: a savepoint
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_sent_twice_at_once_is_sent_once_in_autocommit(account, fake_keap, monkeypatch):
+    _race(account, fake_keap, monkeypatch)
 
 
 @pytest.mark.parametrize(
