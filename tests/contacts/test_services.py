@@ -42,9 +42,6 @@ def test_the_lookup_before_the_upsert_asks_for_the_exact_email(account, fake_kea
     contact_upsert(
         account=account,
         contact=ContactInput(email="a+b@example.com"),
-        duplicate_option="Email",
-        tag_ids=[],
-        performed_by=None,
     )
     get = fake_keap.calls_to("GET", "/v2/contacts")[0]
     assert get[2]["filter"] == "email==a+b@example.com"  # requests URL-encodes it (+ -> %2B)
@@ -63,9 +60,6 @@ def test_an_existing_contact_is_updated_with_its_other_slots_and_stored_email(ac
     result = contact_upsert(
         account=account,
         contact=ContactInput(email="erin@example.com"),
-        duplicate_option="Email",
-        tag_ids=[],
-        performed_by=None,
     )
     assert not result.created and result.contact_id == "77"
     assert result.message == "Updated contact #77 in Alpine Bakery"
@@ -80,18 +74,12 @@ def test_the_same_submission_key_never_calls_keap_twice(account, fake_keap):
     first = contact_upsert(
         account=account,
         contact=ContactInput(email="ada@example.com"),
-        duplicate_option="Email",
-        tag_ids=[],
-        performed_by=None,
         submission_key=key,
     )
     calls = len(fake_keap.calls)
     again = contact_upsert(
         account=account,
         contact=ContactInput(email="ada@example.com"),
-        duplicate_option="Email",
-        tag_ids=[],
-        performed_by=None,
         submission_key=key,
     )
     assert again.replayed and again.upsert.pk == first.upsert.pk
@@ -143,9 +131,6 @@ def test_a_keap_error_leaves_a_failed_record_and_raises_the_service_error(
         contact_upsert(
             account=account,
             contact=ContactInput(email="ada@example.com", country_code="USA", region_code="US-CA"),
-            duplicate_option="Email",
-            tag_ids=[],
-            performed_by=None,
         )
     record = ContactUpsert.objects.get()
     assert (
@@ -165,9 +150,6 @@ def test_a_region_rejection_names_the_state_field(account, fake_keap):
         contact_upsert(
             account=account,
             contact=ContactInput(email="ada@example.com"),
-            duplicate_option="Email",
-            tag_ids=[],
-            performed_by=None,
         )
     assert caught.value.field == "region_code"
 
@@ -189,9 +171,6 @@ def test_keap_messages_are_attributed_to_form_fields(account, fake_keap, message
         contact_upsert(
             account=account,
             contact=ContactInput(email="ada@example.com"),
-            duplicate_option="Email",
-            tag_ids=[],
-            performed_by=None,
         )
     assert caught.value.field == field
 
@@ -202,9 +181,6 @@ def test_an_auth_failure_marks_the_account_for_reconnecting(account, fake_keap):
         contact_upsert(
             account=account,
             contact=ContactInput(email="ada@example.com"),
-            duplicate_option="Email",
-            tag_ids=[],
-            performed_by=None,
         )
     account.refresh_from_db()
     assert account.status == ConnectedAccount.Status.NEEDS_RECONNECT
@@ -218,9 +194,6 @@ def test_an_inactive_account_leaves_a_failed_record_and_no_call(make_account, fa
         contact_upsert(
             account=account,
             contact=ContactInput(email="ada@example.com"),
-            duplicate_option="Email",
-            tag_ids=[],
-            performed_by=None,
         )
     assert ContactUpsert.objects.get().status == "failed"
     assert fake_keap.calls == []
@@ -275,9 +248,6 @@ def test_retry_refuses_a_succeeded_upsert(account, fake_keap):
     result = contact_upsert(
         account=account,
         contact=ContactInput(email="ada@example.com"),
-        duplicate_option="Email",
-        tag_ids=[],
-        performed_by=None,
     )
     with pytest.raises(ConnectorError):
         contact_upsert_retry(upsert=result.upsert, performed_by=None)
@@ -311,9 +281,6 @@ def test_the_pending_record_is_committed_before_keap_is_called_outside_any_trans
     contact_upsert(
         account=account,
         contact=ContactInput(email="ada@example.com"),
-        duplicate_option="Email",
-        tag_ids=[],
-        performed_by=None,
     )
     assert seen == {
         "in_transaction": False,
@@ -327,9 +294,6 @@ def test_an_unexpected_crash_after_the_record_leaves_it_failed_not_lost(account,
         contact_upsert(
             account=account,
             contact=ContactInput(email="ada@example.com"),
-            duplicate_option="Email",
-            tag_ids=[],
-            performed_by=None,
         )
     record = ContactUpsert.objects.get()
     assert (record.status, record.error_message) == ("failed", "Unexpected error: RuntimeError")
