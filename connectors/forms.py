@@ -25,16 +25,17 @@ PHONE_TYPES = [("", "—"), ("Work", "Work"), ("Home", "Home"), ("Mobile", "Mobi
 class ContactForm(forms.Form):
     """One contact for one connected account.
 
-    The form resolves its own choice lists: the account from the data (or `initial`, or the only
-    active account), then that account's countries and tags, then the provinces of the chosen
-    country. Lengths are Keap's (CreateUpdateContactRequest: EMAIL1 75, names 40, BILLING lines 75,
-    locality 50, postal code 15, PHONE1 40, job title 255).
+    Its choice lists come from ContactFormLists, resolved from the form's own account and country
+    (the data, or `initial`). Lengths are Keap's (CreateUpdateContactRequest: EMAIL1 75, names 40,
+    BILLING lines 75, locality 50, postal code 15, PHONE1 40, job title 255).
     """
 
     # One per form shown: a second POST of the same entry is answered with the first one's result.
     submission_key = forms.CharField(widget=forms.HiddenInput, required=False)
     account = forms.ModelChoiceField(
-        queryset=ConnectedAccount.objects.none(), label="Keap account", empty_label="Choose an account…"
+        queryset=selectors.connected_account_active_list(),
+        label="Keap account",
+        empty_label="Choose an account…",
     )
     given_name = forms.CharField(label="First name", max_length=40, required=False)
     family_name = forms.CharField(label="Last name", max_length=40, required=False)
@@ -69,37 +70,34 @@ class ContactForm(forms.Form):
         label="Tags", required=False, widget=forms.CheckboxSelectMultiple, help_text="Applied to the contact."
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, lists: ContactFormLists | None = None, **kwargs):
+        """`lists`: the ContactFormLists of this form's account and country, when read already."""
         super().__init__(*args, **kwargs)
-        accounts = selectors.connected_account_active_list()
-        self.fields["account"].queryset = accounts
-        self.active_accounts = list(accounts)  # read once: the choice, the cache key, "any at all?"
-        self.fields["account"].label_from_instance = self._account_label
         if not self.is_bound and "submission_key" not in self.initial:
             self.initial["submission_key"] = uuid.uuid4()
-        self.chosen_account = self._chosen_account()
-        if self.chosen_account is not None and not self.chosen_account.is_active:
+        self.lists = lists or ContactFormLists(
+            account=self._value("account"), country=self._value("country_code")
+        )
+        self.fields["account"].label_from_instance = self.lists.account_label
+        chosen = self.lists.chosen_account
+        if chosen is not None and not chosen.is_active:
             # Chosen, then refused by Keap (e.g. a revoked connection): still shown with its lists
             # (from the cache) so that the entry stays as typed; clean_account says what to do.
             self.fields["account"].queryset = selectors.connected_account_list().filter(
-                Q(status=ConnectedAccount.Status.ACTIVE) | Q(pk=self.chosen_account.pk)
+                Q(status=ConnectedAccount.Status.ACTIVE) | Q(pk=chosen.pk)
             )
-        if self.chosen_account is not None and not self.is_bound:
-            self.initial.setdefault("account", self.chosen_account.pk)
-        self.countries = self.tags = self.provinces = None
-        if self.chosen_account is not None:
-            self.countries = lookups.lookup_countries(account=self.chosen_account)
-            self.tags = lookups.lookup_tags(account=self.chosen_account)
-        self.country = self._value("country_code").strip().upper()
-        if self.countries is not None and self.country in self.countries.codes:
-            self.provinces = lookups.lookup_provinces(account=self.chosen_account, country_code=self.country)
+        if chosen is not None and not self.is_bound:
+            self.initial.setdefault("account", chosen.pk)
         self._set_choices()
+
+    @property
+    def chosen_account(self) -> ConnectedAccount | None:
+        return self.lists.chosen_account
 
     @cached_property
     def helper(self) -> FormHelper:  # built only when the fields are rendered (not on a cache hit)
         return self._helper()
 
-    # -- what the form resolves from its data ---------------------------------------------------
     def _value(self, name: str):
         """The raw value of a field: from the data when bound, else from `initial`."""
         if self.is_bound:
@@ -110,75 +108,28 @@ class ContactForm(forms.Form):
         value = self.initial.get(name, self.fields[name].initial)
         return value if value is not None else ""
 
-    def _account_label(self, account: ConnectedAccount) -> str:
-        """'Alpine Bakery (sa101)'; with the developer app when one Keap account is connected twice."""
-        label = str(account)
-        if sum(str(other) == label for other in self.active_accounts) > 1:
-            label = f"{label} · via {account.keap_app.name}"
-        return label
-
-    def _chosen_account(self) -> ConnectedAccount | None:
-        raw = self._value("account")
-        raw = getattr(raw, "pk", raw)
-        if raw not in (None, ""):
-            try:
-                pk = int(raw)
-            except (TypeError, ValueError):
-                return None
-            chosen = next((account for account in self.active_accounts if account.pk == pk), None)
-            return chosen or selectors.connected_account_list().filter(pk=pk).first()
-        return self.active_accounts[0] if len(self.active_accounts) == 1 else None
-
-    @cached_property
-    def render_cache_key(self) -> str | None:
-        """A key under which the page may cache this form's rendered fields, or None.
-
-        Only an untouched form qualifies (nothing typed, only the account chosen) whose lists are
-        fresh: the fields' HTML then depends on the account, when its countries and tags were read,
-        and the accounts on offer. Rendering them costs far more than the rest of the page.
-        """
-        if self.is_bound or set(self.initial) - {"account", "submission_key"} or self.chosen_account is None:
-            return None
-        if not self.chosen_account.is_active:
-            return None
-        if any(lk is None or lk.stale or not lk.available for lk in (self.countries, self.tags)):
-            return None
-        accounts = tuple((a.pk, self._account_label(a)) for a in self.active_accounts)
-        parts = (self.chosen_account.pk, self.countries.fetched_at, self.tags.fetched_at, accounts)
-        return hashlib.sha256(repr(parts).encode()).hexdigest()
-
-    @property
-    def lookup_notices(self) -> list[str]:
-        """Messages about stale or missing lists, for the page to show above the form."""
-        return [
-            lk.notice for lk in (self.countries, self.tags, self.provinces) if lk is not None and lk.notice
-        ]
-
-    @property
-    def lookups_missing(self) -> bool:
-        return any(lk is not None and not lk.available for lk in (self.countries, self.tags))
-
     def _set_choices(self):
-        countries = self.countries.as_choices() if self.countries else []
+        lists = self.lists
+        countries = lists.countries.as_choices() if lists.countries else []
         country = self.fields["country_code"]
         country.choices = FlatChoices([("", "—"), *countries])
         shown = _keep_typed(countries, self._value("country_code"))
         if len(shown) != len(countries):  # shown (and refused) as typed: the field's choices stay Keap's
             country.widget.choices = FlatChoices([("", "—"), *shown])
-        self.fields["tag_ids"].choices = FlatChoices(self.tags.as_choices() if self.tags else [])
+        self.fields["tag_ids"].choices = FlatChoices(lists.tags.as_choices() if lists.tags else [])
 
         region = self.fields["region_code"]
-        provinces = self.provinces.as_choices() if self.provinces else []
+        provinces = lists.provinces.as_choices() if lists.provinces else []
         region.widget.choices = FlatChoices(
-            [("", "—"), *_keep_typed(provinces, self._value("region_code"), country=self.country)]
+            [("", "—"), *_keep_typed(provinces, self._value("region_code"), country=lists.country)]
         )
-        if not self.country:
+        if not lists.country:
             region.help_text = "Choose a country first."
-        elif self.provinces is not None and not self.provinces.available:
-            region.help_text = self.provinces.notice
-        elif self.provinces is not None and not provinces:
+        elif lists.provinces is not None and not lists.provinces.available:
+            region.help_text = lists.provinces.notice
+        elif lists.provinces is not None and not provinces:
             region.help_text = (
-                f"Keap lists no states or provinces for {self.countries.name_of(self.country)}."
+                f"Keap lists no states or provinces for {lists.countries.name_of(lists.country)}."
             )
         if not provinces and not self._value("region_code"):
             region.widget.attrs["disabled"] = "disabled"
@@ -202,9 +153,10 @@ class ContactForm(forms.Form):
     # -- validation ---------------------------------------------------------------------------------
     def clean(self):
         cleaned = super().clean()
-        if self.chosen_account is None:
+        lists = self.lists
+        if lists.chosen_account is None:
             return cleaned
-        if self.lookups_missing:
+        if lists.lookups_missing:
             raise forms.ValidationError(
                 "Keap's countries or tags could not be read, so this form cannot be checked. "
                 "Try again when Keap can be reached.",
@@ -214,10 +166,10 @@ class ContactForm(forms.Form):
         cleaned["region_code"] = region
         if region and not country:
             self.add_error("region_code", "A state/province needs a country: choose the country too.")
-        elif region and self.provinces is not None and not self.provinces.available:
-            self.add_error("region_code", self.provinces.notice)
-        elif region and self.provinces is not None and region not in self.provinces.codes:
-            country_name = self.countries.name_of(country)
+        elif region and lists.provinces is not None and not lists.provinces.available:
+            self.add_error("region_code", lists.provinces.notice)
+        elif region and lists.provinces is not None and region not in lists.provinces.codes:
+            country_name = lists.countries.name_of(country)
             self.add_error("region_code", f"{region} is not a state/province of {country_name}.")
         has_phone_details = cleaned.get("phone_extension") or cleaned.get("phone_type")
         if has_phone_details and not cleaned.get("phone_number"):
@@ -277,6 +229,102 @@ class ContactForm(forms.Form):
             ),
         )
         return helper
+
+
+class ContactFormLists:
+    """What a contact form offers, resolved from the raw account and country it shows.
+
+    The active accounts, the chosen one (from the value, or the only active account), that
+    account's countries and tags, and the chosen country's provinces: one query and the lookup
+    cache (Keap only when a list is not cached). Apart from the form's fields so that a page whose
+    rendered fields are cached needs these and not the fields (ContactFormPage).
+    """
+
+    def __init__(self, *, account, country):
+        self.active_accounts = selectors.connected_account_active_offer_list()
+        self.chosen_account = self._chosen(account)
+        self.country = country.strip().upper() if isinstance(country, str) else ""
+        self.countries = self.tags = self.provinces = None
+        if self.chosen_account is not None:
+            self.countries = lookups.lookup_countries(account=self.chosen_account)
+            self.tags = lookups.lookup_tags(account=self.chosen_account)
+        if self.countries is not None and self.country in self.countries.codes:
+            self.provinces = lookups.lookup_provinces(account=self.chosen_account, country_code=self.country)
+
+    def _chosen(self, raw) -> ConnectedAccount | None:
+        raw = getattr(raw, "pk", raw)
+        if raw not in (None, ""):
+            try:
+                pk = int(raw)
+            except (TypeError, ValueError):
+                return None
+            chosen = next((account for account in self.active_accounts if account.pk == pk), None)
+            return chosen or selectors.connected_account_list().filter(pk=pk).first()
+        return self.active_accounts[0] if len(self.active_accounts) == 1 else None
+
+    def account_label(self, account: ConnectedAccount) -> str:
+        """'Alpine Bakery (sa101)'; with the developer app when one Keap account is connected twice."""
+        label = str(account)
+        if sum(str(other) == label for other in self.active_accounts) > 1:
+            label = f"{label} · via {account.keap_app.name}"
+        return label
+
+    @property
+    def lookup_notices(self) -> list[str]:
+        """Messages about stale or missing lists, for the page to show above the form."""
+        return [
+            lk.notice for lk in (self.countries, self.tags, self.provinces) if lk is not None and lk.notice
+        ]
+
+    @property
+    def lookups_missing(self) -> bool:
+        return any(lk is not None and not lk.available for lk in (self.countries, self.tags))
+
+    def fields_cache_key(self) -> str | None:
+        """A key for the rendered fields of an untouched form with these lists, or None.
+
+        Untouched (nothing typed, only the account chosen), the fields' HTML depends on the account,
+        when its countries and tags were read, and the accounts on offer; only fresh lists qualify.
+        """
+        account = self.chosen_account
+        if account is None or not account.is_active:
+            return None
+        if any(lk is None or lk.stale or not lk.available for lk in (self.countries, self.tags)):
+            return None
+        accounts = tuple((a.pk, self.account_label(a)) for a in self.active_accounts)
+        parts = (account.pk, self.countries.fetched_at, self.tags.fetched_at, accounts)
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+class ContactFormPage:
+    """A contact form as a page shows it: its lists, its submission key, and the form.
+
+    An untouched form (only the account chosen) is built on first use of `form`: its rendered
+    fields are cached under `render_cache_key`, and a page that finds them there never builds the
+    fields (copying 19 fields and setting ~250 countries was most of the page's cost).
+    """
+
+    UNTOUCHED = frozenset({"account", "submission_key"})
+
+    def __init__(self, form: ContactForm | None = None, *, initial: dict | None = None):
+        """Either a built `form` (bound, or showing what was typed), or the `initial` of a new one."""
+        if form is not None:
+            self.form = form
+            self.lists = form.lists
+            self.submission_key = form["submission_key"].value()
+            untouched = not form.is_bound and not set(form.initial) - self.UNTOUCHED
+        else:
+            self._initial = {"submission_key": uuid.uuid4(), **(initial or {})}
+            self.lists = ContactFormLists(
+                account=self._initial.get("account"), country=self._initial.get("country_code")
+            )
+            self.submission_key = self._initial["submission_key"]
+            untouched = not set(self._initial) - self.UNTOUCHED
+        self.render_cache_key = self.lists.fields_cache_key() if untouched else None
+
+    @cached_property
+    def form(self) -> ContactForm:
+        return ContactForm(initial=self._initial, lists=self.lists)
 
 
 class FlatChoices(BaseChoiceIterator):

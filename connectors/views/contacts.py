@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import lookups, selectors
 from ..errors import AccountUnavailable, ConnectorError, KeapRejected, ReconnectNeeded, TryAgainLater
-from ..forms import ContactForm, contact_form_initial_from
+from ..forms import ContactForm, ContactFormPage, contact_form_initial_from
 from ..models import ContactUpsert
 from ..services.contacts import (
     contact_upsert,
@@ -34,13 +34,13 @@ def contact_new(request):
     """GET: an empty form (`?account=<pk>` preselects). POST: send it, or (`_refresh`) reload its lists."""
     if request.method != "POST":
         initial = {"account": request.GET["account"]} if request.GET.get("account") else {}
-        return _form_page(request, ContactForm(initial=initial))
+        return _form_page(request, ContactFormPage(initial=initial))
     if "_refresh" in request.POST:
         # No upsert: the page comes back with the lists of the chosen account and country, all kept.
-        return _form_page(request, ContactForm(initial=contact_form_initial_from(request.POST)))
+        return _form_page(request, ContactFormPage(initial=contact_form_initial_from(request.POST)))
     form = ContactForm(data=request.POST)
     if not form.is_valid():
-        return _form_page(request, form)
+        return _form_page(request, ContactFormPage(form))
     data = form.cleaned_data
     try:
         result = contact_upsert(
@@ -55,7 +55,7 @@ def contact_new(request):
         failed = selectors.contact_upsert_get_or_none(pk=exc.extra.get("upsert_id"))
         return _form_page(
             request,
-            _form_after_failure(request.POST, exc, failed=failed),
+            ContactFormPage(_form_after_failure(request.POST, exc, failed=failed)),
             failure=exc,
             account=data["account"],
             failed_upsert=failed,
@@ -108,8 +108,8 @@ def upsert_detail(request, pk: int):
             "tags": _tag_names(upsert),
             "can_retry": contact_upsert_can_retry(upsert=upsert),
             # The result of a send comes with a fresh form for the next entry, same account.
-            "next_form": (
-                ContactForm(initial={"account": upsert.account_id})
+            "next_page": (
+                ContactFormPage(initial={"account": upsert.account_id})
                 if upsert.status == ContactUpsert.Status.SUCCEEDED and upsert.account.is_active
                 else None
             ),
@@ -170,17 +170,21 @@ def lookups_refresh(request, pk: int):
 
 # -- helpers ----------------------------------------------------------------------------------------
 def _form_page(
-    request, form: ContactForm, *, failure: ConnectorError | None = None, account=None, failed_upsert=None
+    request,
+    page: ContactFormPage,
+    *,
+    failure: ConnectorError | None = None,
+    account=None,
+    failed_upsert=None,
 ):
+    active = page.lists.active_accounts
     return render(
         request,
         FORM_TEMPLATE,
         {
-            "form": form,
-            "accounts_exist": bool(form.active_accounts),
-            "accounts_to_reconnect": ()
-            if form.active_accounts
-            else selectors.connected_account_reconnect_list(),
+            "page": page,
+            "accounts_exist": bool(active),
+            "accounts_to_reconnect": () if active else selectors.connected_account_reconnect_list(),
             "failure": failure,
             "failure_kind": _failure_kind(failure),
             "failed_account": account,

@@ -129,7 +129,7 @@ def test_without_keap_lists_the_form_says_so_and_refuses(account, fake_keap):
     fake_keap.fail[("GET", "/v2/locales/countries")] = KeapUnavailable("down", status=503)
     form = ContactForm(data=form_data(account))
     assert not form.is_valid()
-    assert form.lookups_missing
+    assert form.lists.lookups_missing
     assert "could not be read" in form.non_field_errors()[0]
     assert form.fields["country_code"].choices == [("", "—")]  # no invalid choices offered
 

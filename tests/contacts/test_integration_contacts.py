@@ -228,7 +228,7 @@ def test_a_keap_400_puts_its_message_on_the_field_and_keeps_the_entry(
         region_code="US-CA",
     )
     assert response.status_code == 200
-    form = response.context["form"]
+    form = response.context["page"].form
     assert "BILLING Region is invalid" in " ".join(form.errors["region_code"])
     assert form["email"].value() == "rejected@example.com"
     assert form["submission_key"].value() != ContactUpsert.objects.get().submission_key  # a new key to resend
@@ -251,7 +251,7 @@ def test_a_401_after_a_refused_refresh_asks_to_reconnect_and_marks_the_account(
     assert response.status_code == 200
     html = response.content.decode()
     assert "Reconnect the account" in html and connected_account.get_absolute_url() in html
-    assert response.context["form"]["email"].value() == "reconnect@example.com"
+    assert response.context["page"].form["email"].value() == "reconnect@example.com"
     record = ContactUpsert.objects.get()
     assert record.status == "failed" and "reconnect" in record.error_message.lower()
     connected_account.refresh_from_db()
@@ -269,7 +269,7 @@ def test_throttling_or_an_outage_says_try_again_and_leaves_a_failed_record(
     assert response.status_code == 200
     html = response.content.decode()
     assert "Keap could not take the contact right now" in html
-    assert response.context["form"]["given_name"].value() == "Bea"
+    assert response.context["page"].form["given_name"].value() == "Bea"
     record = ContactUpsert.objects.get()
     assert (record.status, record.outcome, record.keap_contact_id) == ("failed", "", "")
     assert [r["status"] for r in upsert_posts(sandbox)] == [status, status]

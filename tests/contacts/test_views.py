@@ -1,8 +1,11 @@
 """The contact pages with Keap stubbed: form, round trips, double submission, results, list, retry."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
+from connectors.forms import ContactForm
 from connectors.keap.errors import KeapAuthError, KeapUnavailable, KeapValidationError
 from connectors.models import ConnectedAccount, ContactUpsert, KeapApp
 
@@ -21,11 +24,35 @@ def test_the_form_page_lists_the_account_lookups_with_codes_as_values(account, f
     assert 'data-provinces-url="/contacts/provinces/"' in html and "contact_form.js" in html
 
 
+def test_a_warm_page_shows_the_cached_fields_without_building_the_form(
+    account, fake_keap, staff_client, monkeypatch
+):
+    first = staff_client.get(NEW).content.decode()  # builds the form, caches its rendered fields
+    keap_calls = len(fake_keap.calls)  # countries and tags, read for the first page
+    built = []
+    build = ContactForm.__init__
+    monkeypatch.setattr(
+        ContactForm, "__init__", lambda form, *a, **kw: built.append(1) or build(form, *a, **kw)
+    )
+    second = staff_client.get(NEW).content.decode()
+    assert built == [] and len(fake_keap.calls) == keap_calls > 0
+
+    def key(html):
+        return re.search(r'name="submission_key" value="([0-9a-f-]{36})"', html).group(1)
+
+    def without_tokens(html):  # each page has its own submission key and CSRF token
+        return re.sub(r'name="(submission_key|csrfmiddlewaretoken)" value="[^"]+"', r'name="\1"', html)
+
+    assert key(first) != key(second)
+    assert without_tokens(first) == without_tokens(second)
+    assert '<option value="CAN">Canada</option>' in second
+
+
 def test_account_query_parameter_preselects_it(make_account, fake_keap, staff_client):
     make_account(app="sa101")
     second = make_account(app="sa102", business="Bayside Dental")
     response = staff_client.get(NEW, {"account": second.pk})
-    assert response.context["form"].chosen_account == second
+    assert response.context["page"].form.chosen_account == second
 
 
 def test_no_active_account_says_how_to_connect_one(db, fake_keap, staff_client):
@@ -37,7 +64,7 @@ def test_update_provinces_round_trip_keeps_everything_and_sends_nothing(account,
     data = form_data(account, country_code="CAN", line1="1 Robson", tag_ids=["102"], _refresh="provinces")
     response = staff_client.post(NEW, data)
     assert response.status_code == 200
-    form = response.context["form"]
+    form = response.context["page"].form
     assert not form.is_bound and not form.errors
     assert ("CA-BC", "British Columbia") in form.fields["region_code"].widget.choices
     html = response.content.decode()
@@ -53,10 +80,11 @@ def test_a_successful_post_redirects_to_the_result(account, fake_keap, staff_cli
     assert "Created contact #1001 in Alpine Bakery" in html
     assert "ada@example.com" in html and "&quot;EMAIL1&quot;" in html  # what was sent
     # ... and a fresh form for the next entry: same account, nothing typed, a new submission key.
-    form = response.context["next_form"]
-    assert not form.is_bound and form.chosen_account == account
+    page = response.context["next_page"]
+    assert not page.form.is_bound and page.lists.chosen_account == account
     assert 'id="next-contact"' in html and 'name="email" value=' not in html
-    assert str(form.initial["submission_key"]) != str(record.submission_key)
+    assert f'name="submission_key" value="{page.submission_key}"' in html
+    assert str(page.submission_key) != str(record.submission_key)
 
 
 def test_a_second_post_with_the_same_key_shows_the_first_result_without_calling_keap(
@@ -85,7 +113,7 @@ def test_keap_rejecting_the_email_puts_the_message_on_the_email_field(account, f
     )
     data = form_data(account)
     response = staff_client.post(NEW, data)
-    form = response.context["form"]
+    form = response.context["page"].form
     assert "not a valid email address" in form.errors["email"][0]
     assert str(form["submission_key"].value()) == data["submission_key"]  # resent on the same record
     assert response.context["failed_upsert"].status == "failed"
@@ -97,7 +125,7 @@ def test_keap_unavailable_says_try_again_and_sending_again_completes_the_same_re
     fake_keap.fail[("POST", "/v2/contacts")] = [KeapUnavailable("HTTP 503", status=503)]
     response = staff_client.post(NEW, form_data(account))
     assert "send it again in a moment" in response.content.decode()
-    again = form_data(account, submission_key=str(response.context["form"]["submission_key"].value()))
+    again = form_data(account, submission_key=str(response.context["page"].form["submission_key"].value()))
     assert staff_client.post(NEW, again).status_code == 302
     record = ContactUpsert.objects.get()  # one entry, one record: no stale "failed" row beside it
     assert (record.status, record.attempts) == ("succeeded", 2)
@@ -108,7 +136,7 @@ def test_an_entry_corrected_after_keap_refused_it_is_sent_on_the_same_record(
 ):
     fake_keap.fail[("POST", "/v2/contacts")] = [KeapValidationError("BILLING Region is invalid", status=400)]
     response = staff_client.post(NEW, form_data(account))
-    key = str(response.context["form"]["submission_key"].value())
+    key = str(response.context["page"].form["submission_key"].value())
     staff_client.post(NEW, form_data(account, submission_key=key, given_name="Augusta"))
     record = ContactUpsert.objects.get()
     assert (record.status, record.attempts, record.submitted["given_name"]) == ("succeeded", 2, "Augusta")
@@ -220,7 +248,7 @@ def test_one_keap_account_connected_through_two_developer_apps_is_told_apart(
         access_token="a",
         refresh_token="r",
     )
-    labels = dict(staff_client.get(NEW).context["form"].fields["account"].choices)
+    labels = dict(staff_client.get(NEW).context["page"].form.fields["account"].choices)
     assert labels[account.pk] == "Alpine Bakery (sa101) · via Unit app"
     assert labels[twin.pk] == "Alpine Bakery (sa101) · via Other Integration"
 
@@ -239,12 +267,12 @@ def test_after_keap_refuses_the_connection_the_entry_stays_whole_and_says_reconn
     response = staff_client.post(NEW, data)
     account.refresh_from_db()
     assert account.status == "needs_reconnect"
-    form = response.context["form"]
+    form = response.context["page"].form
     assert form.chosen_account == account  # still chosen, with its lists (from the cache)
     html = response.content.decode()
     assert '<option value="CA-BC" selected>' in html and "(not in" not in html and "(unknown)" not in html
     assert 'value="103"' in html and "checked" in html.split('value="103"')[1][:40]
 
     again = staff_client.post(NEW, data)  # without reconnecting: refused on the field, nothing sent
-    assert "needs reconnecting" in again.context["form"].errors["account"][0]
+    assert "needs reconnecting" in again.context["page"].form.errors["account"][0]
     assert len(fake_keap.calls_to("POST", "/v2/contacts")) == 1
