@@ -30,7 +30,7 @@ import logging
 import re
 import uuid
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -92,8 +92,12 @@ class ContactInput:
     opt_in_reason: str = ""
 
     def __post_init__(self):
-        for name, value in asdict(self).items():
+        for name, value in self.as_dict().items():
             object.__setattr__(self, name, (value or "").strip())
+
+    def as_dict(self) -> dict[str, str]:
+        """The fields by name. Flat strings: no need for `dataclasses.asdict`'s slow deep copy."""
+        return dict(vars(self))
 
     @property
     def has_phone(self) -> bool:
@@ -321,7 +325,7 @@ def _upsert_record_create(
             submission_key=submission_key or uuid.uuid4(),
             email=contact.email,
             duplicate_option=duplicate_option,
-            submitted=asdict(contact),
+            submitted=contact.as_dict(),
             payload=contact_payload_build(contact=contact),  # replaced by the merged body before sending
             tag_ids=tag_ids,
             status=ContactUpsert.Status.PENDING,
@@ -364,7 +368,7 @@ def _upsert_record_revise(upsert: ContactUpsert, *, account, contact, duplicate_
     upsert.email = contact.email
     upsert.duplicate_option = duplicate_option
     upsert.tag_ids = tag_ids
-    upsert.submitted = asdict(contact)
+    upsert.submitted = contact.as_dict()
     upsert.payload = contact_payload_build(contact=contact)
     upsert.save(update_fields=["email", "duplicate_option", "tag_ids", "submitted", "payload", "updated_at"])
 
