@@ -10,8 +10,10 @@ never spent twice.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Any
 
 import requests
@@ -73,13 +75,18 @@ class KeapClient:
         # Given adapters (connection pools) are shared and outlive this client; its own are closed.
         self._owns_adapters = adapters is None
         retrying, once = adapters or http_adapters(retries=retries, backoff_factor=backoff_factor)
-        self._retrying = self._session(retrying)
-        self._once = self._session(once)
+        self._adapters = {"retrying": retrying, "once": once}
+        self._sessions: dict[str, OAuth2Session] = {}  # made on first use: most clients need one
 
-    def _session(self, adapter: HTTPAdapter) -> OAuth2Session:
-        session = OAuth2Session(token=self._bearer())
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
+    def _session(self, kind: str) -> OAuth2Session:
+        session = self._sessions.get(kind)
+        if session is None:
+            session = self._sessions[kind] = OAuth2Session(token=self._bearer())
+            session.trust_env = False  # the environment is read once (environment_settings), not per call
+            proxies, session.verify = environment_settings(self.api_base_url)
+            session.proxies = dict(proxies)
+            session.mount("https://", self._adapters[kind])
+            session.mount("http://", self._adapters[kind])
         return session
 
     def _bearer(self) -> dict:
@@ -87,8 +94,8 @@ class KeapClient:
 
     def close(self):
         if self._owns_adapters:
-            self._retrying.close()
-            self._once.close()
+            for adapter in self._adapters.values():
+                adapter.close()
 
     def __enter__(self):
         return self
@@ -164,7 +171,7 @@ class KeapClient:
 
     # -- internals ----------------------------------------------------------------------------
     def _send(self, method, path, *, params, json, idempotent) -> requests.Response:
-        session = self._retrying if idempotent or method in ("GET", "HEAD") else self._once
+        session = self._session("retrying" if idempotent or method in ("GET", "HEAD") else "once")
         url = self.url(path)
         try:
             return session.request(
@@ -193,7 +200,7 @@ class KeapClient:
     def _refresh(self):
         stale = dict(self.token)
         self.token = dict(self.refresher(stale))
-        for session in (self._retrying, self._once):
+        for session in self._sessions.values():
             session.token = self._bearer()
 
     def _handle(self, response: requests.Response) -> Any:
@@ -222,6 +229,19 @@ class KeapClient:
                 payload=body,
             )
         raise KeapError(f"Keap answered HTTP {status}: {message}", status=status, payload=body)
+
+
+@lru_cache(maxsize=16)
+def environment_settings(base_url: str) -> tuple[dict[str, str], str | bool]:
+    """The proxies (NO_PROXY applied) and CA bundle that requests would take from the environment.
+
+    Read once per process and URL: a requests.Session reads the environment on every call (proxy
+    variables, REQUESTS_CA_BUNDLE, ~/.netrc), which was a good part of each call's cost to the local
+    sandbox (`make bench`). Like any setting, a change takes effect on restart. Not taking ~/.netrc
+    also means a netrc entry can never replace the bearer token.
+    """
+    proxies = requests.utils.get_environ_proxies(base_url)
+    return proxies, os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
 
 def http_adapters(*, retries: int, backoff_factor: float) -> tuple[HTTPAdapter, HTTPAdapter]:

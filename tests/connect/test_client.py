@@ -7,7 +7,7 @@ import time
 import pytest
 import responses
 
-from connectors.keap.client import KeapClient
+from connectors.keap.client import KeapClient, environment_settings
 from connectors.keap.errors import KeapAuthError, KeapUnavailable
 
 API = "http://127.0.0.1:9/crm/rest"  # plain HTTP on loopback, as the sandbox speaks
@@ -105,3 +105,56 @@ def test_a_read_timeout_says_keap_did_not_answer_and_may_have_applied_a_write():
         caught.value.message
         == "Keap did not answer within 0.2 seconds. It may still have applied the request."
     )
+
+
+@pytest.fixture
+def fresh_environment(monkeypatch):
+    """The client reads the environment once per process: forget what was read, before and after."""
+    for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    environment_settings.cache_clear()
+    yield monkeypatch
+    environment_settings.cache_clear()
+
+
+@pytest.fixture
+def proxy():
+    """An HTTP proxy that answers every request itself and records the absolute URLs it was asked for."""
+    asked = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"via": "proxy"}')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", asked
+    server.shutdown()
+
+
+def test_calls_go_through_the_environment_proxy_read_once(fresh_environment, proxy):
+    proxy_url, asked = proxy
+    fresh_environment.setenv("HTTP_PROXY", proxy_url)
+    fresh_environment.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/keap-ca.pem")
+    client = make_client()
+    assert client.get("/v2/oauth/connect/userinfo") == {"via": "proxy"}
+    assert asked == [URL]  # the absolute URL: sent to the proxy, not to Keap's host
+    assert client._session("retrying").verify == "/etc/ssl/keap-ca.pem"
+    fresh_environment.delenv("HTTP_PROXY")  # read once per process: a change needs a restart
+    assert make_client().get("/v2/oauth/connect/userinfo") == {"via": "proxy"}
+
+
+def test_no_proxy_sends_calls_to_keap_directly(fresh_environment, proxy):
+    proxy_url, asked = proxy
+    fresh_environment.setenv("HTTP_PROXY", proxy_url)
+    fresh_environment.setenv("NO_PROXY", "127.0.0.1")
+    with pytest.raises(KeapUnavailable):  # nothing listens on port 9: the call went direct
+        make_client().get("/v2/oauth/connect/userinfo")
+    assert asked == []

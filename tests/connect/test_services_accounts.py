@@ -90,8 +90,8 @@ def test_clients_of_one_thread_share_connection_pools_that_outlive_each_client(a
         first.get("/v2/businessProfile")
         first.close()
         second = svc.connected_account_client(account=account)
-        pool = second._retrying.get_adapter(settings.KEAP_API_BASE_URL).poolmanager
-        assert first._retrying.get_adapter(settings.KEAP_API_BASE_URL).poolmanager is pool
+        pool = second._adapters["retrying"].poolmanager
+        assert first._adapters["retrying"].poolmanager is pool
         [key] = [k for k in pool.pools.keys() if k.key_port == server.server_port]  # noqa: SIM118 (no iter)
         # ... the first client's connection pool is still open for the next one
         second.get("/v2/businessProfile")
@@ -106,7 +106,7 @@ def test_clients_of_one_thread_share_connection_pools_that_outlive_each_client(a
     thread = threading.Thread(target=connect_in_another_thread)
     thread.start()
     thread.join()
-    assert other_thread[0]._retrying.get_adapter(API).poolmanager is not pool  # one pool set per thread
+    assert other_thread[0]._adapters["retrying"].poolmanager is not pool  # one pool set per thread
 
 
 def test_client_refuses_an_account_without_tokens(account):
