@@ -299,9 +299,10 @@ class ContactFormLists:
 class ContactFormPage:
     """A contact form as a page shows it: its lists, its submission key, and the form.
 
-    An untouched form (only the account chosen) is built on first use of `form`: its rendered
-    fields are cached under `render_cache_key`, and a page that finds them there never builds the
-    fields (copying 19 fields and setting ~250 countries was most of the page's cost).
+    Made from `initial`, the page builds its form on first use of `form`. The rendered fields of
+    an untouched form (only the account chosen) are cached under `render_cache_key`, and a page
+    that finds them there never builds the form: copying its 19 fields and setting ~250 countries
+    was most of the page's cost.
     """
 
     UNTOUCHED = frozenset({"account", "submission_key"})
