@@ -65,9 +65,13 @@ def test_a_valid_form_gives_the_contact_input(account, fake_keap):
 def test_a_region_of_another_country_is_refused_on_the_region_field_and_stays_visible(account, fake_keap):
     form = ContactForm(data=form_data(account, country_code="USA", region_code="CA-BC"))
     assert not form.is_valid()
-    assert form.errors["region_code"] == ["CA-BC is not a state/province of United States."]
+    assert form.errors["region_code"] == [
+        "British Columbia (CA-BC) is not a state/province of United States."
+    ]
     assert ("CA-BC", "CA-BC (not in USA)") in form.fields["region_code"].widget.choices
     assert form["region_code"].value() == "CA-BC"
+    unknown = ContactForm(data=form_data(account, country_code="CAN", region_code="CA-ZZ"))
+    assert unknown.errors["region_code"] == ["CA-ZZ is not a state/province of Canada."]  # no ISO name
 
 
 def test_a_region_without_a_country_is_refused(account, fake_keap):

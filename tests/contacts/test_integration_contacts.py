@@ -155,7 +155,10 @@ def test_country_and_region_arrive_as_keaps_codes(connected_account, staff_clien
 @pytest.mark.parametrize(
     ("fields", "error"),
     [
-        ({"country_code": "USA", "region_code": "CA-BC"}, "CA-BC is not a state/province of United States"),
+        (
+            {"country_code": "USA", "region_code": "CA-BC"},
+            "British Columbia (CA-BC) is not a state/province of United States",
+        ),
         ({"country_code": "", "region_code": "CA-BC"}, "A state/province needs a country"),
     ],
 )
