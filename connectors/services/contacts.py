@@ -238,7 +238,9 @@ def contact_payload_build(*, contact: ContactInput, existing: dict | None = None
 
     Only whitelisted properties, never an empty string, never a read-only property. List properties
     are sent only when the form sets one of their slots; then the other slots of `existing` go
-    along unchanged, so that Keap's replace semantics delete nothing the form did not touch.
+    along unchanged, so that Keap's replace semantics delete nothing the form did not touch. In
+    the form's own phone and address slots, what the form leaves empty keeps its stored value
+    where it still belongs (`_phone_merge`, `_address_merge`).
     """
     existing = existing or {}
     payload: dict[str, Any] = {}
@@ -256,13 +258,14 @@ def contact_payload_build(*, contact: ContactInput, existing: dict | None = None
         if item.get("email")
     ]
     if contact.has_phone:
-        own_phone = _compact(
+        own_phone = _phone_merge(
+            _own_slot(existing.get("phone_numbers"), FORM_PHONE_SLOT),
             {
                 "field": FORM_PHONE_SLOT,
                 "number": contact.phone_number,
                 "extension": contact.phone_extension,
                 "type": contact.phone_type,
-            }
+            },
         )
         payload["phone_numbers"] = [own_phone] + [
             _compact({key: item.get(key) for key in PHONE_KEYS})
@@ -270,7 +273,8 @@ def contact_payload_build(*, contact: ContactInput, existing: dict | None = None
             if item.get("number")
         ]
     if contact.has_address:
-        own_address = _compact(
+        own_address = _address_merge(
+            _own_slot(existing.get("addresses"), FORM_ADDRESS_SLOT),
             {
                 "field": FORM_ADDRESS_SLOT,
                 "line1": contact.line1,
@@ -279,7 +283,7 @@ def contact_payload_build(*, contact: ContactInput, existing: dict | None = None
                 "postal_code": contact.postal_code,
                 "country_code": contact.country_code,
                 "region_code": contact.region_code,
-            }
+            },
         )
         payload["addresses"] = [own_address] + [
             _address_request(item)
@@ -559,6 +563,51 @@ def _other_slots(items, slots: tuple[str, ...], own: str) -> list[dict]:
         if isinstance(item, dict) and item.get("field") in slots and item["field"] != own:
             by_slot.setdefault(item["field"], item)
     return [by_slot[slot] for slot in slots if slot in by_slot]
+
+
+def _own_slot(items, slot: str) -> dict:
+    """The read-back list item in the form's own `slot`, or {}."""
+    return next((item for item in items or [] if isinstance(item, dict) and item.get("field") == slot), {})
+
+
+def _phone_merge(stored: dict, typed: dict) -> dict:
+    """The form's phone; the same number as stored keeps the stored extension and type unless typed."""
+    typed = _compact(typed)
+    if _digits(stored.get("number")) != _digits(typed.get("number")):
+        return typed  # another number: its old extension and type do not belong to it
+    return {**_compact({key: stored.get(key) for key in PHONE_KEYS}), **typed}
+
+
+# An address from its broadest part to its finest; the postal code stands for zip_code + zip_four too.
+ADDRESS_PARTS = ("country_code", "region_code", "locality", "postal_code", "line1", "line2")
+
+
+def _address_merge(stored: dict, typed: dict) -> dict:
+    """The form's address, completed with the stored parts that still belong to it.
+
+    A part left empty keeps its stored value while every broader part is typed the same or left
+    empty; once a broader part changes (another city, say), the finer stored parts belonged to the
+    old address and are dropped. So "Aspen" over "1 Main St, Denver 80202" gives "Aspen" (not
+    "1 Main St, Aspen 80202"); a new street in the same city keeps its postal code, and a new postal
+    code keeps the street.
+    """
+    typed = _compact(typed)
+    kept = _address_request(stored) if stored else {}
+    merged = {"field": typed["field"]}
+    for part in ADDRESS_PARTS:
+        stored_parts = ("postal_code", "zip_code", "zip_four") if part == "postal_code" else (part,)
+        if part in typed:
+            merged[part] = typed[part]
+            changed = part in kept and typed[part].casefold() != str(kept[part]).casefold()
+            if changed and part != "postal_code":  # a corrected postal code keeps the street
+                kept = {}  # the finer stored parts belonged to the old address
+        else:
+            merged.update({key: kept[key] for key in stored_parts if key in kept})
+    return merged
+
+
+def _digits(number) -> str:
+    return re.sub(r"\D", "", str(number or ""))
 
 
 def _address_request(item: dict) -> dict:

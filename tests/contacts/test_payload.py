@@ -127,12 +127,13 @@ def test_merge_keeps_the_other_slots_in_request_shape_and_never_read_only_proper
         {"field": "PHONE2", "number": "303-555-1002", "type": "Work"},
     ]
     assert payload["addresses"] == [
-        {
+        {  # a new street in the same city keeps the city's postal code
             "field": "BILLING",
             "line1": "9 New St",
             "locality": "Denver",
             "country_code": "USA",
             "region_code": "US-CO",
+            "postal_code": "80202",
         },
         {
             "field": "SHIPPING",
@@ -145,6 +146,72 @@ def test_merge_keeps_the_other_slots_in_request_shape_and_never_read_only_proper
     ]
     for key in ("id", "tag_ids", "create_time"):
         assert key not in payload
+
+
+def billing(payload: dict) -> dict:
+    [address] = [a for a in payload["addresses"] if a["field"] == "BILLING"]
+    return address
+
+
+def test_a_partly_typed_address_keeps_the_stored_parts_that_still_belong_to_it():
+    def sent(**typed):
+        return billing(
+            contact_payload_build(contact=ContactInput(email="e@example.com", **typed), existing=EXISTING)
+        )
+
+    stored = {"line1": "1 Main St", "locality": "Denver", "postal_code": "80202"}
+    colorado = {"field": "BILLING", "country_code": "USA", "region_code": "US-CO"}
+    # Only the second line typed: the rest of the stored address stays.
+    assert sent(line2="Suite 4") == {**colorado, **stored, "line2": "Suite 4"}
+    # The same city, typed in other letter case, and a new postal code: the street stays.
+    assert sent(city="DENVER", postal_code="80203") == {
+        **colorado,
+        **stored,
+        "locality": "DENVER",
+        "postal_code": "80203",
+    }
+    # Another city: the stored street and postal code were Denver's, so they go.
+    assert sent(city="Aspen", country_code="USA", region_code="US-CO") == {**colorado, "locality": "Aspen"}
+    # Another country: nothing of the stored address belongs to it.
+    assert sent(city="Vancouver", country_code="CAN", region_code="CA-BC") == {
+        "field": "BILLING",
+        "locality": "Vancouver",
+        "country_code": "CAN",
+        "region_code": "CA-BC",
+    }
+    # A part the stored address lacks is added without dropping anything.
+    no_region = {**EXISTING, "addresses": [{"field": "BILLING", "line1": "1 Main St", "country_code": "USA"}]}
+    payload = contact_payload_build(
+        contact=ContactInput(email="e@example.com", country_code="USA", region_code="US-CO"),
+        existing=no_region,
+    )
+    assert billing(payload) == {
+        "field": "BILLING",
+        "line1": "1 Main St",
+        "country_code": "USA",
+        "region_code": "US-CO",
+    }
+
+
+def test_the_same_phone_number_keeps_its_stored_type_and_another_number_does_not():
+    def sent(**typed):
+        payload = contact_payload_build(
+            contact=ContactInput(email="e@example.com", **typed), existing=EXISTING
+        )
+        return payload["phone_numbers"][0]
+
+    assert sent(phone_number="(303) 555-1001") == {
+        "field": "PHONE1",
+        "number": "(303) 555-1001",
+        "type": "Mobile",
+    }
+    assert sent(phone_number="303-555-1001", phone_type="Home", phone_extension="12") == {
+        "field": "PHONE1",
+        "number": "303-555-1001",
+        "type": "Home",
+        "extension": "12",
+    }
+    assert sent(phone_number="303-555-7777") == {"field": "PHONE1", "number": "303-555-7777"}
 
 
 def test_lists_the_form_does_not_touch_are_not_sent_so_keap_keeps_them():
