@@ -266,10 +266,13 @@ class ContactFormLists:
         return self.active_accounts[0] if len(self.active_accounts) == 1 else None
 
     def account_label(self, account: ConnectedAccount) -> str:
-        """'Alpine Bakery (sa101)'; with the developer app when one Keap account is connected twice."""
+        """'Alpine Bakery (sa101)'; with the developer app when one Keap account is connected twice,
+        and with what stops it when it cannot be used ('… (sa101) — needs reconnecting')."""
         label = str(account)
         if sum(str(other) == label for other in self.active_accounts) > 1:
             label = f"{label} · via {account.keap_app.name}"
+        if not account.is_active:
+            label = f"{label} — {account.unavailable_reason}"
         return label
 
     @property

@@ -44,9 +44,10 @@ def contact_upsert_latest(*, limit: int = 10) -> QuerySet[ContactUpsert]:
     return ContactUpsert.objects.select_related("account", "performed_by").order_by("-created_at")[:limit]
 
 
-def connected_account_active_get(*, pk) -> ConnectedAccount | None:
+def connected_account_get_or_none(*, pk) -> ConnectedAccount | None:
+    """The account whatever its status, or None (also for a pk that is not a number)."""
     try:
-        return connected_account_active_list().filter(pk=int(pk)).first()
+        return connected_account_list().filter(pk=int(pk)).first()
     except (TypeError, ValueError):
         return None
 

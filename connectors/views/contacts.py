@@ -12,8 +12,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import lookups, selectors
@@ -36,7 +35,10 @@ def contact_new(request):
         initial = {"account": request.GET["account"]} if request.GET.get("account") else {}
         return _form_page(request, ContactFormPage(initial=initial))
     if "_refresh" in request.POST:
-        # No upsert: the page comes back with the lists of the chosen account and country, all kept.
+        # No upsert: the page comes back with everything typed, and the lists of the chosen account
+        # and country ("lookups": read from Keap again first).
+        if request.POST["_refresh"] == "lookups":
+            _lookups_refresh(request, selectors.connected_account_get_or_none(pk=request.POST.get("account")))
         return _form_page(request, ContactFormPage(initial=contact_form_initial_from(request.POST)))
     form = ContactForm(data=request.POST)
     if not form.is_valid():
@@ -67,10 +69,13 @@ def contact_new(request):
 
 @require_GET
 def contact_provinces(request):
-    """JSON for the form's script: the provinces of `country` (alpha-3) in `account`'s Keap."""
-    account = selectors.connected_account_active_get(pk=request.GET.get("account"))
+    """JSON for the form's script: the provinces of `country` (alpha-3) in `account`'s Keap.
+
+    An account that needs reconnecting answers from the cache, or with the reason it cannot.
+    """
+    account = selectors.connected_account_get_or_none(pk=request.GET.get("account"))
     if account is None:
-        raise Http404("No such active Keap account.")
+        raise Http404("No such Keap account.")
     country = (request.GET.get("country") or "").strip().upper()
     answer = {"country": country, "provinces": [], "available": True, "message": ""}
     countries = lookups.lookup_countries(account=account)
@@ -147,28 +152,22 @@ def upsert_retry(request, pk: int):
     return redirect(upsert)
 
 
-@require_POST
-def lookups_refresh(request, pk: int):
-    """Read the account's countries and tags from Keap again (and forget cached provinces)."""
-    account = get_object_or_404(selectors.connected_account_list(), pk=pk)
+# -- helpers ----------------------------------------------------------------------------------------
+def _lookups_refresh(request, account) -> None:
+    """Read the account's countries and tags from Keap again (and forget its cached provinces).
+
+    Success is told in a message; a failure is told by the form's notices about its lists.
+    """
+    if account is None:
+        return
     countries, tags = lookups.lookups_refresh(account=account)
-    problems = [lk.notice for lk in (countries, tags) if lk.stale or not lk.available]
-    if problems:
-        messages.warning(request, " ".join(problems))
-    else:
+    if not any(lk.stale or not lk.available for lk in (countries, tags)):
         messages.success(
             request,
             f"Read {len(countries.choices)} countries and {len(tags.choices)} tags from {account} again.",
         )
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = f"{reverse('connectors:contact_new')}?account={account.pk}"
-    return redirect(next_url)
 
 
-# -- helpers ----------------------------------------------------------------------------------------
 def _form_page(
     request,
     page: ContactFormPage,
@@ -183,7 +182,7 @@ def _form_page(
         FORM_TEMPLATE,
         {
             "page": page,
-            "accounts_exist": bool(active),
+            "show_form": bool(active) or failure is not None,
             "accounts_to_reconnect": () if active else selectors.connected_account_reconnect_list(),
             "failure": failure,
             "failure_kind": _failure_kind(failure),
@@ -274,5 +273,4 @@ urlpatterns = [
     path("contacts/sent/", upsert_list, name="upsert_list"),
     path("contacts/sent/<int:pk>/", upsert_detail, name="upsert_detail"),
     path("contacts/sent/<int:pk>/retry/", upsert_retry, name="upsert_retry"),
-    path("keap-accounts/<int:pk>/refresh-lookups/", lookups_refresh, name="lookups_refresh"),
 ]

@@ -44,7 +44,11 @@
       const request = ++latest;
       region.replaceChildren(new Option("—", ""));
       region.disabled = true;
-      if (!country.value) { regionNote("Choose a country first."); return; }
+      if (!country.value) {
+        regionNote("Choose a country first.");
+        form.dataset.provincesFor = "";
+        return;
+      }
       const url = new URL(form.dataset.provincesUrl, window.location.href);
       url.searchParams.set("account", account ? account.value : "");
       url.searchParams.set("country", country.value);
@@ -57,9 +61,12 @@
         data.provinces.forEach((p) => region.add(new Option(p.name, p.code, false, p.code === selected)));
         region.disabled = data.provinces.length === 0;
         regionNote(data.message);
+        form.dataset.provincesFor = country.value;
       } catch (error) {
         if (request !== latest) return;
-        reloadWith("provinces"); // the server round trip still works
+        // The server round trip still works; its page lists this country's provinces (or says why
+        // not) and names the country in data-provinces-for, so it is never asked for again.
+        reloadWith("provinces");
       }
     }
 
@@ -70,8 +77,9 @@
       sessionStorage.setItem(remembered, JSON.stringify(regions));
     });
     window.addEventListener("pageshow", () => {
-      // After the browser restored the form (it does so once the page has loaded).
-      if (country.value && region.options.length <= 1) {
+      // After the browser restored the form (it does so once the page has loaded): the list shown
+      // is for the country in data-provinces-for, which may not be the country restored.
+      if (country.value !== (form.dataset.provincesFor || "")) {
         loadProvinces(rememberedFor(country.value));
       }
     });

@@ -6,7 +6,7 @@ directory's conftest.)
 
 import pytest
 
-from connectors.models import ContactUpsert
+from connectors.models import ConnectedAccount, ContactUpsert
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +22,9 @@ def signed_in_page(page, live_server, staff_client, connected_account):
 def test_provinces_follow_the_country_and_the_contact_is_sent_once(signed_in_page, live_server, sandbox):
     browser = signed_in_page
     browser.goto(f"{live_server.url}/contacts/new/")
-    assert browser.locator("button[name=_refresh]").first.is_hidden()  # the no-JS round trip is not needed
+    assert browser.locator(
+        "button[name=_refresh][value=provinces]"
+    ).is_hidden()  # the no-JS round trip is not needed
     assert browser.locator("#id_region_code").is_disabled()
 
     browser.select_option("#id_country_code", "ATA")
@@ -150,3 +152,35 @@ def test_back_after_sending_brings_the_province_back_with_the_country(signed_in_
     browser.wait_for_function("document.getElementById('id_region_code').value === 'CA-BC'")
     assert browser.locator("#id_country_code").input_value() == "CAN"
     assert browser.locator("#id_region_code").is_enabled()
+
+
+def test_an_account_that_needs_reconnecting_says_so_without_reloading_the_page(
+    signed_in_page, live_server, connected_account
+):
+    browser = signed_in_page
+    url = f"{live_server.url}/contacts/new/?account={connected_account.pk}"
+    browser.goto(url)  # countries and tags cached while the account worked
+    ConnectedAccount.objects.filter(pk=connected_account.pk).update(
+        status=ConnectedAccount.Status.NEEDS_RECONNECT
+    )
+    ConnectedAccount.objects.create(  # another, active account: the form is still offered
+        keap_app=connected_account.keap_app,
+        app_host="sa999.example.com",
+        app_name="sa999",
+        business_name="Other",
+    )
+    browser.goto(url)
+    assert "needs reconnecting" in browser.locator(".alert-warning").first.inner_text()
+    loads, asked = [], []
+    browser.on("load", lambda _page: loads.append(1))
+    browser.on(
+        "request",
+        lambda request: asked.append(request.url) if "/contacts/provinces/" in request.url else None,
+    )
+
+    browser.select_option("#id_country_code", "ITA")  # provinces never read: Keap must be asked
+    browser.wait_for_function(
+        "document.getElementById('id_region_code_helptext').textContent.includes('needs reconnecting')"
+    )
+    browser.wait_for_timeout(500)
+    assert loads == [] and len(asked) == 1  # once, and no round trip to the server's page

@@ -184,7 +184,7 @@ def fake_keap(monkeypatch):
         from connectors.errors import AccountUnavailable
 
         if account.status != ConnectedAccount.Status.ACTIVE:
-            raise AccountUnavailable(f"{account} is not active.")
+            raise AccountUnavailable(f"{account} {account.unavailable_reason}: reconnect it before using it.")
         return fake
 
     monkeypatch.setattr("connectors.lookups.connected_account_client", client_for)

@@ -295,8 +295,10 @@ def test_the_province_fragment_and_the_lookups_refresh_use_the_account_keap(
     staff_client.get(url, {"account": connected_account.pk, "country": "CAN"})
     assert len(sandbox.requests("/crm/rest/v2/locales/countries/CAN/provinces", "GET")) == provinces_calls
 
-    response = staff_client.post(reverse("connectors:lookups_refresh", args=[connected_account.pk]))
-    assert response.status_code == 302
+    refresh = form_data(connected_account, given_name="Kept", _refresh="lookups")
+    response = staff_client.post(NEW, refresh)
+    assert response.status_code == 200 and 'value="Kept"' in response.content.decode()
+    assert "Read 249 countries and" in response.content.decode()
     staff_client.get(url, {"account": connected_account.pk, "country": "CAN"})
     assert len(sandbox.requests("/crm/rest/v2/locales/countries/CAN/provinces", "GET")) == provinces_calls + 1
 
@@ -307,7 +309,8 @@ def test_with_keap_down_the_last_good_lists_are_used_with_a_notice(
     settings.KEAP_HTTP_RETRIES = 0
     assert staff_client.get(NEW).status_code == 200  # fills the cache
     sandbox.fault("/crm/rest/v2/*", 503, count=None)
-    staff_client.post(reverse("connectors:lookups_refresh", args=[connected_account.pk]))
+    refreshed = staff_client.post(NEW, form_data(connected_account, _refresh="lookups")).content.decode()
+    assert "Showing the copy read on" in refreshed and "Read 249 countries" not in refreshed
     page = staff_client.get(NEW).content.decode()
     assert "Showing the copy read on" in page
     assert '<option value="CAN">Canada</option>' in page

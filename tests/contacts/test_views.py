@@ -20,7 +20,7 @@ def test_the_form_page_lists_the_account_lookups_with_codes_as_values(account, f
     html = staff_client.get(NEW).content.decode()
     assert '<option value="CAN">Canada</option>' in html
     assert 'name="submission_key"' in html and 'name="_refresh"' in html
-    assert reverse("connectors:lookups_refresh", args=[account.pk]) in html
+    assert 'name="_refresh" value="lookups"' in html  # "Refresh lookups" sends the entry back with new lists
     assert 'data-provinces-url="/contacts/provinces/"' in html and "contact_form.js" in html
 
 
@@ -197,12 +197,42 @@ def test_a_failed_upsert_has_a_retry_button_that_sends_it_again(account, fake_ke
     assert "Created contact #1001" in response.content.decode()
 
 
-def test_refresh_lookups_is_a_post_and_returns_to_the_form(account, fake_keap, staff_client):
-    url = reverse("connectors:lookups_refresh", args=[account.pk])
-    assert staff_client.get(url).status_code == 405
-    response = staff_client.post(url, {"next": "https://evil.example/"})
-    assert response["Location"] == f"{NEW}?account={account.pk}"
-    assert fake_keap.calls_to("GET", "/v2/tags")
+def test_refresh_lookups_reads_the_lists_again_and_keeps_what_was_typed(account, fake_keap, staff_client):
+    staff_client.get(NEW)  # lists cached
+    calls = len(fake_keap.calls_to("GET", "/v2/tags"))
+    data = form_data(account, given_name="Ada", country_code="CAN", region_code="CA-BC", _refresh="lookups")
+    response = staff_client.post(NEW, data)
+    html = response.content.decode()
+    assert len(fake_keap.calls_to("GET", "/v2/tags")) > calls  # read from Keap again
+    assert 'value="Ada"' in html and '<option value="CA-BC" selected>British Columbia</option>' in html
+    assert "Read 3 countries and 3 tags from Alpine Bakery (sa101) again." in html
+    assert ContactUpsert.objects.count() == 0 and not fake_keap.calls_to("POST")
+
+
+def test_an_account_that_needs_reconnecting_is_named_so_and_its_provinces_answer_why(
+    account, make_account, fake_keap, staff_client
+):
+    staff_client.get(NEW)  # countries and tags cached
+    make_account(app="sa102", business="Bayside Dental")  # an active one: the form is shown
+    account.status = ConnectedAccount.Status.NEEDS_RECONNECT
+    account.save()
+    html = staff_client.get(NEW, {"account": account.pk}).content.decode()
+    assert "Alpine Bakery (sa101) needs reconnecting</strong>: nothing can be sent to it" in html
+    assert "Alpine Bakery (sa101) — needs reconnecting</option>" in html
+    # The form's script gets an answer, not a 404 (which made it reload the page again and again).
+    answer = staff_client.get(
+        reverse("connectors:contact_provinces"), {"account": account.pk, "country": "USA"}
+    ).json()
+    assert answer["provinces"] == [] and answer["available"] is False
+    assert "needs reconnecting" in answer["message"]
+    assert not fake_keap.calls_to("GET", "/v2/locales/countries/USA")
+
+
+def test_the_page_names_the_country_its_provinces_are_for(account, fake_keap, staff_client):
+    """The script asks for provinces only when the country shown is not that one (no reload loop)."""
+    assert 'data-provinces-for=""' in staff_client.get(NEW).content.decode()
+    page = staff_client.post(NEW, form_data(account, country_code="can", _refresh="provinces"))
+    assert 'data-provinces-for="CAN"' in page.content.decode()
 
 
 def test_an_unknown_upsert_is_404(db, staff_client):
