@@ -118,6 +118,11 @@ class ContactForm(forms.Form):
         if len(shown) != len(countries):  # shown (and refused) as typed: the field's choices stay Keap's
             country.widget.choices = FlatChoices([("", "—"), *shown])
         self.fields["tag_ids"].choices = FlatChoices(lists.tags.as_choices() if lists.tags else [])
+        if lists.chosen_account is None:
+            # No account, no lists to check against: what was typed stays a valid choice, and the
+            # account's own error says what to do (not "Select a valid choice" on a right country).
+            country.choices = FlatChoices([("", "—"), *shown])
+            self.fields["tag_ids"].choices = FlatChoices([(t, t) for t in self._value("tag_ids") or []])
 
         region = self.fields["region_code"]
         provinces = lists.provinces.as_choices() if lists.provinces else []

@@ -36,6 +36,23 @@ def test_only_active_accounts_are_offered_and_none_is_preselected_among_several(
     assert fake_keap.calls == []  # no account chosen: no lists to read
 
 
+@pytest.mark.parametrize("raw", ["", "999", "garbage", "1.5"])
+def test_without_an_account_only_the_account_is_in_error_and_the_entry_stays(make_account, fake_keap, raw):
+    make_account(app="sa101")
+    make_account(app="sa102", business="Bayside Dental")
+    data = {
+        "email": "a@example.com",
+        "account": raw,
+        "country_code": "USA",
+        "tag_ids": ["102"],
+        "duplicate_option": "Email",
+    }
+    form = ContactForm(data=data)
+    assert not form.is_valid()
+    assert list(form.errors) == ["account"]  # not "Select a valid choice" on the country or tags
+    assert form["country_code"].value() == "USA" and form["tag_ids"].value() == ["102"]
+
+
 def test_a_valid_form_gives_the_contact_input(account, fake_keap):
     data = form_data(
         account,
