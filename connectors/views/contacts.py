@@ -205,7 +205,8 @@ def _form_after_failure(posted, exc: ConnectorError, *, failed: ContactUpsert | 
         return ContactForm(initial=contact_form_initial_from(data))
     form = ContactForm(data=data)
     form.is_valid()
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    if exc.field in form.fields:  # otherwise the page's alert gives Keap's message
+        form.add_error(exc.field, exc.message)
     return form
 
 

@@ -119,6 +119,15 @@ def test_keap_rejecting_the_email_puts_the_message_on_the_email_field(account, f
     assert response.context["failed_upsert"].status == "failed"
 
 
+def test_a_keap_refusal_no_field_explains_is_given_in_full_above_the_form(account, fake_keap, staff_client):
+    fake_keap.fail[("POST", "/v2/contacts")] = KeapValidationError("Something else entirely", status=400)
+    response = staff_client.post(NEW, form_data(account, given_name="Kept"))
+    html = response.content.decode()
+    assert "Keap rejected the request: Something else entirely" in html
+    assert "field concerned" not in html and not response.context["page"].form.errors
+    assert 'value="Kept"' in html
+
+
 def test_keap_unavailable_says_try_again_and_sending_again_completes_the_same_record(
     account, fake_keap, staff_client
 ):
