@@ -173,7 +173,7 @@ def _lookup(*, account: ConnectedAccount, name: str, kind: str, fetch) -> Lookup
                 last_good,
                 stale=True,
                 notice=(
-                    f"Keap could not be asked for the {kind} ({error}). Showing the copy read "
+                    f"Keap could not be asked for the {kind} ({error.rstrip('.')}). Showing the copy read "
                     f"on {when:%Y-%m-%d %H:%M} UTC."
                 ),
             )

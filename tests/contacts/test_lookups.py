@@ -53,6 +53,8 @@ def test_keap_unreachable_with_a_last_good_copy_uses_it_with_a_notice(account, f
     assert tags.stale and tags.available
     assert [c.code for c in tags.choices] == ["101", "102", "103"]
     assert "Showing the copy read on" in tags.notice
+    assert tags.notice.startswith("Keap could not be asked for the tags (Keap is limiting how fast")
+    assert ".)" not in tags.notice  # the reason's own full stop is not doubled
 
 
 def test_keap_unreachable_without_a_copy_says_so_and_offers_nothing(account, fake_keap):

@@ -128,6 +128,21 @@ def test_a_keap_refusal_no_field_explains_is_given_in_full_above_the_form(accoun
     assert 'value="Kept"' in html
 
 
+def test_a_contact_saved_but_not_tagged_says_so_and_sending_again_applies_the_tags(
+    account, fake_keap, staff_client
+):
+    fake_keap.fail[("POST", "/v2/tags/103/contacts:applyTags")] = [KeapUnavailable("HTTP 503", status=503)]
+    data = form_data(account, tag_ids=["103"])
+    html = staff_client.post(NEW, data).content.decode()
+    assert "Contact #1001 was saved in Keap, but its tags could not be applied right now." in html
+    assert "could not take the contact" not in html
+    response = staff_client.post(NEW, data)  # sent again: the same record, the tag applied
+    record = ContactUpsert.objects.get()
+    assert response["Location"] == record.get_absolute_url()
+    assert (record.status, record.keap_contact_id) == ("succeeded", "1001")
+    assert len(fake_keap.calls_to("POST", "/v2/tags/103")) == 2
+
+
 def test_keap_unavailable_says_try_again_and_sending_again_completes_the_same_record(
     account, fake_keap, staff_client
 ):
