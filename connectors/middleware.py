@@ -1,12 +1,32 @@
 """Staff only: every page of keapconnect needs a signed-in staff member.
 
-Django's LoginRequiredMiddleware (before this one) sends anonymous people to the sign-in page;
-this one answers 403 to signed-in people who are not staff. Views marked with
-`django.contrib.auth.decorators.login_not_required` (the sign-in page, the admin's own login)
-stay open.
+SignInRequiredMiddleware (Django's LoginRequiredMiddleware) sends anonymous people to the sign-in
+page; StaffRequiredMiddleware, after it, answers 403 to signed-in people who are not staff. Views
+marked with `django.contrib.auth.decorators.login_not_required` (the sign-in page, the admin's own
+login) stay open.
 """
 
+from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.core.exceptions import PermissionDenied
+
+from .forms import contact_form_initial_from
+
+UNSENT_CONTACT = "keapconnect-unsent-contact"  # session key
+
+
+class SignInRequiredMiddleware(LoginRequiredMiddleware):
+    """Django's LoginRequiredMiddleware, keeping a contact form sent after the session ended.
+
+    Signed out in another tab, or timed out, the person's Send used to lose the entry on the way
+    through the sign-in page. What was typed is kept in the new session, which Django carries
+    over on sign-in, and the contact form shows it again (views.contacts.contact_new).
+    """
+
+    def handle_no_permission(self, request, view_func):
+        match = request.resolver_match
+        if request.method == "POST" and match is not None and match.view_name == "connectors:contact_new":
+            request.session[UNSENT_CONTACT] = contact_form_initial_from(request.POST)
+        return super().handle_no_permission(request, view_func)
 
 
 class StaffRequiredMiddleware:

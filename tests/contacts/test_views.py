@@ -330,3 +330,20 @@ def test_after_keap_refuses_the_connection_the_entry_stays_whole_and_says_reconn
     again = staff_client.post(NEW, data)  # without reconnecting: refused on the field, nothing sent
     assert "needs reconnecting" in again.context["page"].form.errors["account"][0]
     assert len(fake_keap.calls_to("POST", "/v2/contacts")) == 1
+
+
+def test_a_contact_sent_after_the_session_ended_comes_back_after_signing_in(account, fake_keap, staff_client):
+    data = form_data(account, given_name="Ada", country_code="CAN", region_code="CA-BC", tag_ids=["102"])
+    staff_client.post(reverse("logout"))  # e.g. in another tab
+    response = staff_client.post(NEW, data)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    signin = staff_client.post(
+        f"{reverse('login')}?next={NEW}", {"username": "staff", "password": "staff-password", "next": NEW}
+    )
+    assert signin["Location"] == NEW
+    html = staff_client.get(NEW).content.decode()
+    assert "You were signed out before this contact was sent, so nothing was sent." in html
+    assert 'value="Ada"' in html and '<option value="CA-BC" selected>British Columbia</option>' in html
+    assert re.search(r'name="tag_ids" value="102"[^>]*checked>', html)
+    assert not fake_keap.calls_to("POST") and ContactUpsert.objects.count() == 0
+    assert "You were signed out" not in staff_client.get(NEW).content.decode()  # shown once
