@@ -258,20 +258,13 @@ def contact_payload_build(*, contact: ContactInput, existing: dict | None = None
         if item.get("email")
     ]
     if contact.has_phone:
-        own_phone = _phone_merge(
-            _own_slot(existing.get("phone_numbers"), FORM_PHONE_SLOT),
-            {
-                "field": FORM_PHONE_SLOT,
-                "number": contact.phone_number,
-                "extension": contact.phone_extension,
-                "type": contact.phone_type,
-            },
-        )
-        payload["phone_numbers"] = [own_phone] + [
-            _compact({key: item.get(key) for key in PHONE_KEYS})
-            for item in _other_slots(existing.get("phone_numbers"), PHONE_SLOTS, FORM_PHONE_SLOT)
-            if item.get("number")
-        ]
+        typed_phone = {
+            "field": FORM_PHONE_SLOT,
+            "number": contact.phone_number,
+            "extension": contact.phone_extension,
+            "type": contact.phone_type,
+        }
+        payload["phone_numbers"] = _phones_merge(existing.get("phone_numbers"), typed_phone)
     if contact.has_address:
         own_address = _address_merge(
             _own_slot(existing.get("addresses"), FORM_ADDRESS_SLOT),
@@ -570,12 +563,35 @@ def _own_slot(items, slot: str) -> dict:
     return next((item for item in items or [] if isinstance(item, dict) and item.get("field") == slot), {})
 
 
-def _phone_merge(stored: dict, typed: dict) -> dict:
-    """The form's phone; the same number as stored keeps the stored extension and type unless typed."""
+def _phones_merge(stored_items, typed: dict) -> list[dict]:
+    """The phone list to send: the form's phone in PHONE1, and every stored number kept.
+
+    The same number as stored in PHONE1 keeps its extension and type unless typed. A new number
+    moves the old PHONE1 to the first free slot (PHONE2-5) rather than deleting it, and a number
+    stored in another slot moves to PHONE1 rather than being stored twice.
+    """
     typed = _compact(typed)
-    if _digits(stored.get("number")) != _digits(typed.get("number")):
-        return typed  # another number: its old extension and type do not belong to it
-    return {**_compact({key: stored.get(key) for key in PHONE_KEYS}), **typed}
+    number = _digits(typed["number"])
+    stored = {}
+    for slot in PHONE_SLOTS:
+        item = _own_slot(stored_items, slot)
+        if item.get("number"):
+            stored[slot] = _compact({key: item.get(key) for key in PHONE_KEYS})
+    old = stored.pop(FORM_PHONE_SLOT, {})
+    if _digits(old.get("number")) == number:
+        return [{**old, **typed}, *_slot_order(stored)]
+    others = {slot: item for slot, item in stored.items() if _digits(item["number"]) != number}
+    if old:
+        free = next((slot for slot in PHONE_SLOTS[1:] if slot not in others), None)
+        if free is None:
+            logger.warning("All phone slots are taken: the number in %s is replaced", FORM_PHONE_SLOT)
+        else:
+            others[free] = {**old, "field": free}
+    return [typed, *_slot_order(others)]
+
+
+def _slot_order(items: dict[str, dict]) -> list[dict]:
+    return [items[slot] for slot in PHONE_SLOTS if slot in items]
 
 
 # An address from its broadest part to its finest; the postal code stands for zip_code + zip_four too.

@@ -114,7 +114,11 @@ def test_the_other_slots_of_an_existing_contact_survive_an_upsert_from_the_form(
     phones = {p["field"]: (p["number"], p.get("type")) for p in stored["phone_numbers"]}
     addresses = {a["field"]: a for a in stored["addresses"]}
     assert emails == {"EMAIL1": "existing@example.com", "EMAIL2": "erin.work@example.com"}
-    assert phones == {"PHONE1": ("303-555-7777", "Home"), "PHONE2": ("303-555-1002", "Work")}
+    assert phones == {
+        "PHONE1": ("303-555-7777", "Home"),
+        "PHONE2": ("303-555-1002", "Work"),
+        "PHONE3": ("303-555-1001", "Mobile"),  # the number it replaced as PHONE1, kept
+    }
     assert addresses["BILLING"]["line1"] == "5 New Rd"
     assert {
         k: addresses["SHIPPING"].get(k)

@@ -125,6 +125,7 @@ def test_merge_keeps_the_other_slots_in_request_shape_and_never_read_only_proper
     assert payload["phone_numbers"] == [
         {"field": "PHONE1", "number": "303-555-9999"},
         {"field": "PHONE2", "number": "303-555-1002", "type": "Work"},
+        {"field": "PHONE3", "number": "303-555-1001", "type": "Mobile"},  # moved, not deleted
     ]
     assert payload["addresses"] == [
         {  # a new street in the same city keeps the city's postal code
@@ -212,6 +213,31 @@ def test_the_same_phone_number_keeps_its_stored_type_and_another_number_does_not
         "extension": "12",
     }
     assert sent(phone_number="303-555-7777") == {"field": "PHONE1", "number": "303-555-7777"}
+
+
+def test_a_new_phone_number_moves_the_old_one_and_a_known_number_is_never_stored_twice():
+    def phones(typed, stored):
+        existing = {"phone_numbers": [{"field": f, "number": n} for f, n in stored]}
+        payload = contact_payload_build(
+            contact=ContactInput(email="e@example.com", phone_number=typed), existing=existing
+        )
+        return [(p["field"], p["number"]) for p in payload["phone_numbers"]]
+
+    # The number stored as PHONE2 becomes PHONE1; the old PHONE1 takes the slot it left.
+    assert phones("303-555-1002", [("PHONE1", "303-555-1001"), ("PHONE2", "303-555-1002")]) == [
+        ("PHONE1", "303-555-1002"),
+        ("PHONE2", "303-555-1001"),
+    ]
+    # A new number: the old PHONE1 moves to the first free slot.
+    assert phones("555-0000", [("PHONE1", "1"), ("PHONE2", "2"), ("PHONE4", "4")]) == [
+        ("PHONE1", "555-0000"),
+        ("PHONE2", "2"),
+        ("PHONE3", "1"),
+        ("PHONE4", "4"),
+    ]
+    # Every slot taken: only then is the old PHONE1 replaced.
+    full = [(f"PHONE{i}", str(i)) for i in range(1, 6)]
+    assert phones("555-0000", full) == [("PHONE1", "555-0000"), *full[1:]]
 
 
 def test_lists_the_form_does_not_touch_are_not_sent_so_keap_keeps_them():
