@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 
+import pycountry
 from django.conf import settings
 from django.core.cache import cache
 
@@ -85,7 +86,7 @@ def lookup_provinces(*, account: ConnectedAccount, country_code: str) -> Lookup:
     return _lookup(
         account=account,
         name=f"provinces:{country_code}",
-        kind=f"states/provinces of {country_code}",
+        kind=f"states/provinces of {_country_name(country_code)}",
         fetch=lambda client: _fetch_provinces(client, country_code),
     )
 
@@ -174,10 +175,17 @@ def _lookup(*, account: ConnectedAccount, name: str, kind: str, fetch) -> Lookup
                 stale=True,
                 notice=(
                     f"Keap could not be asked for the {kind} ({error.rstrip('.')}). Showing the copy read "
-                    f"on {when:%Y-%m-%d %H:%M} UTC."
+                    f"on {when:%Y-%m-%d %H:%M} UTC; Keap is asked again after {FAILURE_PAUSE} seconds."
                 ),
             )
-        return Lookup(kind=kind, available=False, notice=f"The {kind} could not be read from Keap: {error}")
+        return Lookup(
+            kind=kind,
+            available=False,
+            notice=(
+                f"The {kind} could not be read from Keap: {error.rstrip('.')}. "
+                f"It is asked again after {FAILURE_PAUSE} seconds."
+            ),
+        )
     stored = {"choices": [(c.code, c.name) for c in choices], "fetched_at": time.time()}
     cache.set(fresh_key, stored, timeout=settings.KEAP_LOOKUP_CACHE_TTL)
     cache.set(_last_good_key(account, name), stored, timeout=None)
@@ -208,6 +216,12 @@ def _from_cached_memo(fresh_key: str, kind: str, stored: dict) -> Lookup:
             _MEMO.clear()
         lookup = _MEMO[memo_key] = _from_cached(kind, stored)
     return lookup
+
+
+def _country_name(alpha3: str) -> str:
+    """'Canada' for CAN (ISO 3166-1, pycountry), for messages; the code when unknown."""
+    country = pycountry.countries.get(alpha_3=alpha3) if len(alpha3) == 3 else None
+    return getattr(country, "name", None) or alpha3
 
 
 def _generation_key(account: ConnectedAccount) -> str:

@@ -61,7 +61,12 @@ def test_keap_unreachable_without_a_copy_says_so_and_offers_nothing(account, fak
     fake_keap.fail[("GET", "/v2/locales/countries")] = KeapUnavailable("down", status=503)
     countries = lookups.lookup_countries(account=account)
     assert not countries.available and countries.choices == ()
-    assert countries.notice.startswith("The countries could not be read from Keap")
+    assert countries.notice == (
+        "The countries could not be read from Keap: down. It is asked again after 60 seconds."
+    )
+    fake_keap.fail[("GET", "/v2/locales/countries/CAN/provinces")] = KeapUnavailable("down", status=503)
+    provinces = lookups.lookup_provinces(account=account, country_code="CAN")
+    assert provinces.notice.startswith("The states/provinces of Canada could not be read")  # a name, not CAN
 
 
 def test_an_inactive_account_gets_no_lists_and_no_call(make_account, fake_keap):
