@@ -10,6 +10,7 @@ from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Div, Fieldset, Layout, Row
 from django import forms
+from django.core.validators import RegexValidator
 from django.db.models import Q
 from django.utils.choices import BaseChoiceIterator
 from django.utils.functional import cached_property
@@ -47,7 +48,18 @@ class ContactForm(forms.Form):
         required=False,
         help_text="Only when the person agreed to receive marketing email, e.g. “Signed up at the counter”.",
     )
-    phone_number = forms.CharField(label="Phone", max_length=40, required=False)
+    phone_number = forms.CharField(
+        label="Phone",
+        max_length=40,
+        required=False,
+        validators=[
+            RegexValidator(
+                r"^(?=\D*\d)[\d\s+().\-/]*$",
+                "Enter a phone number: digits, with spaces, + ( ) . - / if you like.",
+                code="invalid_phone",
+            )
+        ],
+    )
     phone_extension = forms.CharField(label="Extension", max_length=40, required=False)
     phone_type = forms.ChoiceField(label="Phone type", choices=PHONE_TYPES, required=False)
     company_name = forms.CharField(label="Company", max_length=100, required=False)
@@ -170,7 +182,9 @@ class ContactForm(forms.Form):
             )
         country, region = cleaned.get("country_code") or "", (cleaned.get("region_code") or "").strip()
         cleaned["region_code"] = region
-        if region and not country:
+        if "country_code" in self.errors:
+            pass  # the country's own error says what to fix; the region is checked once it is right
+        elif region and not country:
             self.add_error("region_code", "A state/province needs a country: choose the country too.")
         elif region and lists.provinces is not None and not lists.provinces.available:
             self.add_error("region_code", lists.provinces.notice)

@@ -124,10 +124,25 @@ def test_a_country_without_provinces_shows_none_and_says_so(account, fake_keap):
     ],
 )
 def test_keap_lengths_are_enforced(account, fake_keap, field, length):
-    form = ContactForm(data=form_data(account, **{field: "x" * length}))
+    char = "5" if field == "phone_number" else "x"
+    form = ContactForm(data=form_data(account, **{field: char * length}))
     assert not form.is_valid() and field in form.errors
-    ok = ContactForm(data=form_data(account, **{field: "x" * (length - 1)}))
+    ok = ContactForm(data=form_data(account, **{field: char * (length - 1)}))
     assert field not in ok.errors
+
+
+@pytest.mark.parametrize("number", ["call me maybe", "555-CALL-NOW", "+ ( ) -"])
+def test_a_phone_needs_digits(account, fake_keap, number):
+    form = ContactForm(data=form_data(account, phone_number=number))
+    assert form.errors["phone_number"] == [
+        "Enter a phone number: digits, with spaces, + ( ) . - / if you like."
+    ]
+    assert form["phone_number"].value() == number
+
+
+def test_a_wrong_country_is_the_only_address_error(account, fake_keap):
+    form = ContactForm(data=form_data(account, country_code="can", region_code="CA-BC"))
+    assert list(form.errors) == ["country_code"]  # not also "a state/province needs a country"
 
 
 def test_email_is_required_checked_and_at_most_75_characters(account, fake_keap):
