@@ -19,14 +19,25 @@ class SignInRequiredMiddleware(LoginRequiredMiddleware):
 
     Signed out in another tab, or timed out, the person's Send used to lose the entry on the way
     through the sign-in page. What was typed is kept in the new session, which Django carries
-    over on sign-in, and the contact form shows it again (views.contacts.contact_new).
+    over on sign-in, and the contact form shows it again to the same user (`unsent_contact_pop`).
     """
 
     def handle_no_permission(self, request, view_func):
         match = request.resolver_match
         if request.method == "POST" and match is not None and match.view_name == "connectors:contact_new":
-            request.session[UNSENT_CONTACT] = contact_form_initial_from(request.POST)
+            request.session[UNSENT_CONTACT] = {
+                "entered_by": request.POST.get("_entered_by", ""),
+                "initial": contact_form_initial_from(request.POST),
+            }
         return super().handle_no_permission(request, view_func)
+
+
+def unsent_contact_pop(request) -> dict | None:
+    """The `initial` of a contact form this user sent while signed out, once; None if there is none."""
+    unsent = request.session.pop(UNSENT_CONTACT, None)
+    if unsent and unsent.get("entered_by") == request.user.get_username():
+        return unsent["initial"]
+    return None
 
 
 class StaffRequiredMiddleware:

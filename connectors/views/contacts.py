@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import lookups, selectors
 from ..errors import AccountUnavailable, ConnectorError, KeapRejected, ReconnectNeeded, TryAgainLater
 from ..forms import ContactForm, ContactFormPage, contact_form_initial_from
-from ..middleware import UNSENT_CONTACT
+from ..middleware import unsent_contact_pop
 from ..models import ContactUpsert
 from ..services.contacts import (
     contact_upsert,
@@ -33,12 +33,10 @@ FORM_TEMPLATE = "connectors/contacts/form.html"
 def contact_new(request):
     """GET: an empty form (`?account=<pk>` preselects). POST: send it, or (`_refresh`) reload its lists."""
     if request.method != "POST":
-        unsent = request.session.pop(UNSENT_CONTACT, None)
+        unsent = unsent_contact_pop(request)
         if unsent:  # posted while signed out (middleware.SignInRequiredMiddleware)
             messages.warning(
-                request,
-                "You were signed out before this contact was sent, so nothing was sent. "
-                "What you typed is back in the form: send it again.",
+                request, "You were signed out, so nothing was sent. What you typed is back in the form."
             )
             return _form_page(request, ContactFormPage(initial=unsent))
         initial = {"account": request.GET["account"]} if request.GET.get("account") else {}

@@ -333,7 +333,15 @@ def test_after_keap_refuses_the_connection_the_entry_stays_whole_and_says_reconn
 
 
 def test_a_contact_sent_after_the_session_ended_comes_back_after_signing_in(account, fake_keap, staff_client):
-    data = form_data(account, given_name="Ada", country_code="CAN", region_code="CA-BC", tag_ids=["102"])
+    assert '<input type="hidden" name="_entered_by" value="staff">' in staff_client.get(NEW).content.decode()
+    data = form_data(
+        account,
+        given_name="Ada",
+        country_code="CAN",
+        region_code="CA-BC",
+        tag_ids=["102"],
+        _entered_by="staff",
+    )
     staff_client.post(reverse("logout"))  # e.g. in another tab
     response = staff_client.post(NEW, data)
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
@@ -342,8 +350,20 @@ def test_a_contact_sent_after_the_session_ended_comes_back_after_signing_in(acco
     )
     assert signin["Location"] == NEW
     html = staff_client.get(NEW).content.decode()
-    assert "You were signed out before this contact was sent, so nothing was sent." in html
+    assert "You were signed out, so nothing was sent. What you typed is back in the form." in html
     assert 'value="Ada"' in html and '<option value="CA-BC" selected>British Columbia</option>' in html
     assert re.search(r'name="tag_ids" value="102"[^>]*checked>', html)
     assert not fake_keap.calls_to("POST") and ContactUpsert.objects.count() == 0
     assert "You were signed out" not in staff_client.get(NEW).content.decode()  # shown once
+
+
+def test_a_contact_sent_while_signed_out_comes_back_only_to_whoever_typed_it(
+    account, fake_keap, staff_client, django_user_model
+):
+    django_user_model.objects.create_user(username="other", password="other-password", is_staff=True)
+    staff_client.get(NEW)
+    staff_client.post(reverse("logout"))
+    staff_client.post(NEW, form_data(account, given_name="Ada", _entered_by="staff"))
+    staff_client.post(reverse("login"), {"username": "other", "password": "other-password"})
+    html = staff_client.get(NEW).content.decode()
+    assert 'value="Ada"' not in html and "You were signed out" not in html
