@@ -127,6 +127,8 @@ def connect_callback(request):
             f"{account} is now {'connected' if result.created else 'reconnected'}, and "
             f"{result.reconnect_requested} was left as it was.",
         )
+    elif not result.created:
+        messages.info(request, f"{account} was connected already: its connection is renewed, not duplicated.")
     return redirect("connectors:connect_done", pk=account.pk)
 
 

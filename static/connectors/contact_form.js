@@ -88,8 +88,13 @@
   form.addEventListener("submit", (event) => {
     if (form.dataset.sending) { event.preventDefault(); return; }
     form.dataset.sending = "1";
+    const submitter = event.submitter;
+    const refreshing = submitter && submitter.name === "_refresh";
+    if (refreshing && submitter.dataset.busyLabel) {
+      submitter.textContent = submitter.dataset.busyLabel; // Keap may take a while
+    }
     form.querySelectorAll('button[type="submit"]:not([name="_refresh"])').forEach((button) => {
-      button.textContent = button.dataset.submitLabel || button.textContent;
+      if (!refreshing) button.textContent = button.dataset.submitLabel || button.textContent;
       setTimeout(() => { button.disabled = true; }, 0);
     });
   });

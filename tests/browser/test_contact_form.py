@@ -184,3 +184,23 @@ def test_an_account_that_needs_reconnecting_says_so_without_reloading_the_page(
     )
     browser.wait_for_timeout(500)
     assert loads == [] and len(asked) == 1  # once, and no round trip to the server's page
+
+
+def test_refresh_lookups_keeps_what_was_typed(signed_in_page, live_server, sandbox):
+    browser = signed_in_page
+    browser.goto(f"{live_server.url}/contacts/new/")
+    browser.fill("#id_given_name", "Grace")
+    browser.select_option("#id_country_code", "CAN")
+    browser.wait_for_selector("#id_region_code option[value='CA-BC']", state="attached")
+    browser.select_option("#id_region_code", "CA-BC")
+    tags_read = len(sandbox.requests("/crm/rest/v2/tags", "GET"))
+    browser.get_by_role("button", name="Refresh lookups").click()
+    browser.wait_for_selector(".alert-success")
+    assert "countries and" in browser.locator(".alert-success").inner_text()
+    assert len(sandbox.requests("/crm/rest/v2/tags", "GET")) > tags_read  # read from Keap again
+    assert browser.input_value("#id_given_name") == "Grace"
+    assert (browser.input_value("#id_country_code"), browser.input_value("#id_region_code")) == (
+        "CAN",
+        "CA-BC",
+    )
+    assert ContactUpsert.objects.count() == 0

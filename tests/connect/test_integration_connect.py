@@ -61,6 +61,7 @@ def test_wizard_connects_the_second_of_two_accounts(keap_settings, staff_client,
     assert account.access_token and account.refresh_token and account.access_token_expires_at
     done = staff_client.get(response["Location"])
     assert "Connected Bayside Dental (sa102)" in done.content.decode()
+    assert "connected already" not in done.content.decode()
     # the code exchange presented the credentials in the form body, as Keap wants
     [exchange] = sandbox.requests(path="/token")
     assert exchange["json"] == {
@@ -94,6 +95,8 @@ def test_reconnect_updates_the_same_row(keap_connect, staff_client, sandbox_keap
     assert again.status == ConnectedAccount.Status.ACTIVE
     assert again.last_error == ""
     assert again.refresh_token != old_refresh
+    done = staff_client.get(reverse("connectors:connect_done", args=[again.pk])).content.decode()
+    assert "Alpine Bakery (sa101) was connected already: its connection is renewed, not duplicated." in done
 
 
 def test_reconnect_picking_another_account_connects_that_one_and_says_so(keap_connect, staff_client):
