@@ -336,12 +336,37 @@ def connected_account_disconnect(*, account: ConnectedAccount, performed_by=None
 def connected_account_test(*, account: ConnectedAccount) -> str:
     """Call Keap's userinfo with the account's tokens; return what a person should be told.
 
+    An account marked "needs reconnect" that still holds its tokens is tried too (with a token
+    refresh if Keap asks for one): when Keap accepts them, as after a brief refusal on Keap's side,
+    the account is active again without a new sign-in; when it refuses, it stays marked.
     Raises AccountUnavailable, ReconnectNeeded, TryAgainLater or ConnectorError on failure.
     """
+    if account.status == ConnectedAccount.Status.NEEDS_RECONNECT and account.refresh_token:
+        return _connected_account_recheck(account)
     with keap_errors(account=account), connected_account_client(account=account) as client:
         userinfo = client.get(USERINFO_PATH) or {}
     who = userinfo.get("email") or "an unnamed user"
     return f"The connection to {account} works: Keap answered for {who} on {account.app_host}."
+
+
+def _connected_account_recheck(account: ConnectedAccount) -> str:
+    previous_error = account.last_error
+    now = timezone.now()
+    ConnectedAccount.objects.filter(pk=account.pk, status=ConnectedAccount.Status.NEEDS_RECONNECT).update(
+        status=ConnectedAccount.Status.ACTIVE, updated_at=now
+    )
+    account.status = ConnectedAccount.Status.ACTIVE
+    try:
+        works = connected_account_test(account=account)
+    except ReconnectNeeded:
+        raise  # refused again: marked "needs reconnect" with Keap's new answer
+    except ConnectorError:
+        # Keap could not be asked (an outage): nothing learnt, the account stays as it was.
+        connected_account_mark_needs_reconnect(account=account, error=previous_error)
+        raise
+    ConnectedAccount.objects.filter(pk=account.pk).update(last_error="")
+    account.last_error = ""
+    return f"{works} {account} is active again."
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ def test_account_list_shows_status_expiry_and_actions(staff_client):
     assert reverse("connectors:account_test", args=[account.pk]) in page
     assert reverse("connectors:account_disconnect", args=[account.pk]) in page
     assert reverse("connectors:account_reconnect", args=[needs.pk]) in page
-    assert reverse("connectors:account_test", args=[needs.pk]) not in page
+    assert reverse("connectors:account_test", args=[needs.pk]) in page  # Keap may accept its tokens again
     assert "old-access" not in page and "old-refresh" not in page
 
 
@@ -229,3 +229,48 @@ def test_test_connection_of_a_revoked_account_marks_it_needs_reconnect(
     page = response.content.decode()
     assert "This account needs reconnecting." in page
     assert sb.CLIENT_SECRET not in page
+
+
+def test_test_connection_makes_an_account_active_again_when_keap_accepts_its_tokens_again(
+    staff_client, connected_account, keap_settings
+):
+    """Two 401s in a row (a hiccup on Keap's side) mark the account; its tokens still work."""
+    keap_settings.fault("/crm/rest/v2/oauth/connect/userinfo", 401, count=2)
+    url = reverse("connectors:account_test", args=[connected_account.pk])
+    staff_client.post(url)
+    connected_account.refresh_from_db()
+    assert connected_account.status == ConnectedAccount.Status.NEEDS_RECONNECT
+    page = staff_client.get(connected_account.get_absolute_url()).content.decode()
+    assert f'action="{url}"' in page  # offered on the account that needs reconnecting
+
+    response = staff_client.post(url, follow=True)
+    connected_account.refresh_from_db()
+    assert (connected_account.status, connected_account.last_error) == (ConnectedAccount.Status.ACTIVE, "")
+    assert "Alpine Bakery (sa101) is active again." in response.content.decode()
+
+
+def test_test_connection_of_a_revoked_account_that_needs_reconnecting_leaves_it_so(
+    staff_client, connected_account, keap_settings
+):
+    ConnectedAccount.objects.filter(pk=connected_account.pk).update(
+        status=ConnectedAccount.Status.NEEDS_RECONNECT, last_error="Keap refused the access token."
+    )
+    keap_settings.revoke(app="sa101")
+    response = staff_client.post(reverse("connectors:account_test", args=[connected_account.pk]), follow=True)
+    connected_account.refresh_from_db()
+    assert connected_account.status == ConnectedAccount.Status.NEEDS_RECONNECT
+    assert "Testing Alpine Bakery (sa101) failed" in response.content.decode()
+
+
+def test_test_connection_during_an_outage_leaves_a_marked_account_as_it_was(
+    staff_client, connected_account, keap_settings, settings
+):
+    settings.KEAP_HTTP_RETRIES = 0
+    ConnectedAccount.objects.filter(pk=connected_account.pk).update(
+        status=ConnectedAccount.Status.NEEDS_RECONNECT, last_error="Keap refused the access token."
+    )
+    keap_settings.fault("/crm/rest/v2/oauth/connect/userinfo", 503, count=1)
+    staff_client.post(reverse("connectors:account_test", args=[connected_account.pk]))
+    connected_account.refresh_from_db()
+    assert connected_account.status == ConnectedAccount.Status.NEEDS_RECONNECT
+    assert connected_account.last_error == "Keap refused the access token."
