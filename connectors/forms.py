@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-import pycountry
 from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Div, Fieldset, Layout, Row
@@ -17,6 +16,7 @@ from django.utils.functional import cached_property
 
 from . import lookups, selectors
 from .models import ConnectedAccount
+from .places import region_label
 from .services.contacts import ContactInput
 from .widgets import LongSelect
 
@@ -191,7 +191,7 @@ class ContactForm(forms.Form):
         elif region and lists.provinces is not None and region not in lists.provinces.codes:
             country_name = lists.countries.name_of(country)
             self.add_error(
-                "region_code", f"{_region_label(region)} is not a state/province of {country_name}."
+                "region_code", f"{region_label(region)} is not a state/province of {country_name}."
             )
         has_phone_details = cleaned.get("phone_extension") or cleaned.get("phone_type")
         if has_phone_details and not cleaned.get("phone_number"):
@@ -377,12 +377,6 @@ def _keep_typed(choices: list[tuple[str, str]], value, *, country: str = "") -> 
         return list(choices)
     suffix = f"not in {country}" if country else "unknown"
     return list(choices) + [(value, f"{value} ({suffix})")]
-
-
-def _region_label(code: str) -> str:
-    """'British Columbia (CA-BC)' when ISO 3166-2 (pycountry) knows the code, else the code: for messages."""
-    subdivision = pycountry.subdivisions.get(code=code)
-    return f"{subdivision.name} ({code})" if subdivision else code
 
 
 def contact_form_initial_from(data) -> dict:

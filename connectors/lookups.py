@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 
-import pycountry
 from django.conf import settings
 from django.core.cache import cache
 
 from .errors import ConnectorError
 from .models import ConnectedAccount
+from .places import country_name
 from .services.accounts import connected_account_client, keap_errors
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def lookup_provinces(*, account: ConnectedAccount, country_code: str) -> Lookup:
     return _lookup(
         account=account,
         name=f"provinces:{country_code}",
-        kind=f"states/provinces of {_country_name(country_code)}",
+        kind=f"states/provinces of {country_name(country_code)}",
         fetch=lambda client: _fetch_provinces(client, country_code),
     )
 
@@ -216,12 +216,6 @@ def _from_cached_memo(fresh_key: str, kind: str, stored: dict) -> Lookup:
             _MEMO.clear()
         lookup = _MEMO[memo_key] = _from_cached(kind, stored)
     return lookup
-
-
-def _country_name(alpha3: str) -> str:
-    """'Canada' for CAN (ISO 3166-1, pycountry), for messages; the code when unknown."""
-    country = pycountry.countries.get(alpha_3=alpha3) if len(alpha3) == 3 else None
-    return getattr(country, "name", None) or alpha3
 
 
 def _generation_key(account: ConnectedAccount) -> str:

@@ -20,6 +20,7 @@ from ..errors import AccountUnavailable, ConnectorError, KeapRejected, Reconnect
 from ..forms import ContactForm, ContactFormPage, contact_form_initial_from
 from ..middleware import unsent_contact_pop
 from ..models import ContactUpsert
+from ..places import country_name, region_label
 from ..services.contacts import (
     contact_upsert,
     contact_upsert_can_retry,
@@ -268,8 +269,9 @@ def _readable_payload(payload: dict) -> list[tuple[str, str]]:
     if payload.get("job_title"):
         rows.append(("Job title", payload["job_title"]))
     for item in payload.get("addresses") or []:
-        parts = [
-            item.get(k) for k in ("line1", "line2", "locality", "postal_code", "region_code", "country_code")
+        parts = [item.get(k) for k in ("line1", "line2", "locality", "postal_code")] + [
+            region_label(item.get("region_code") or ""),
+            country_name(item.get("country_code") or ""),
         ]
         rows.append((f"{item.get('field', 'Address').title()} address", ", ".join(p for p in parts if p)))
     return rows

@@ -367,3 +367,9 @@ def test_a_contact_sent_while_signed_out_comes_back_only_to_whoever_typed_it(
     staff_client.post(reverse("login"), {"username": "other", "password": "other-password"})
     html = staff_client.get(NEW).content.decode()
     assert 'value="Ada"' not in html and "You were signed out" not in html
+
+
+def test_the_result_names_the_state_and_country_it_sent(account, fake_keap, staff_client):
+    data = form_data(account, line1="1 Robson St", city="Vancouver", country_code="CAN", region_code="CA-BC")
+    html = staff_client.post(NEW, data, follow=True).content.decode()
+    assert "1 Robson St, Vancouver, British Columbia (CA-BC), Canada" in html
