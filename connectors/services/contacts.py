@@ -68,6 +68,8 @@ ADDRESS_KEYS = (
     "zip_four",
 )
 TAG_APPLIED = {"SUCCESS", "DUPLICATE"}  # DUPLICATE: the contact had the tag already
+# Email statuses that an opt-in reason sent through the API does not change (KEAP.md, "Opt-in").
+OPTED_OUT = {"UNENGAGED_NON_MARKETABLE", "NON_MARKETABLE", "LOCKDOWN", "BOUNCE", "HARD_BOUNCE"}
 STUCK_AFTER = timedelta(minutes=5)  # a pending upsert older than this was interrupted (e.g. a crash)
 
 
@@ -112,6 +114,7 @@ class ContactInput:
 class UpsertResult:
     upsert: ContactUpsert
     replayed: bool = False  # the submission key had been sent before: Keap was not called again
+    notes: tuple[str, ...] = ()  # what the person should know about a success (e.g. an opt-in refused)
 
     @property
     def succeeded(self) -> bool:
@@ -398,6 +401,7 @@ def _upsert_send(*, upsert: ContactUpsert, contact: ContactInput) -> UpsertResul
                     contact_id,
                 )
             _tags_apply(client, tag_ids=upsert.tag_ids, contact_id=contact_id)
+            notes = _opt_in_notes(body or {}, contact=contact)
     except KeapRejected as exc:
         refined = KeapRejected(exc.message, exc.extra, field=_rejected_field(exc))
         _upsert_record_fail(upsert, attempts=attempts, error=refined, status=status, contact_id=contact_id)
@@ -423,7 +427,7 @@ def _upsert_send(*, upsert: ContactUpsert, contact: ContactInput) -> UpsertResul
         attempts=attempts,
     )
     logger.info("Upsert %s: %s contact %s in account %s", upsert.pk, upsert.outcome, contact_id, account.pk)
-    return UpsertResult(upsert=upsert)
+    return UpsertResult(upsert=upsert, notes=notes)
 
 
 def _contact_find(client, *, contact: ContactInput, duplicate_option: str) -> dict | None:
@@ -443,6 +447,17 @@ def _contact_find(client, *, contact: ContactInput, duplicate_option: str) -> di
         duplicate_option=duplicate_option,
         given_name=contact.given_name,
         family_name=contact.family_name,
+    )
+
+
+def _opt_in_notes(saved: dict, *, contact: ContactInput) -> tuple[str, ...]:
+    """A note when an opt-in reason was sent for an address Keap keeps opted out."""
+    status = _own_slot(saved.get("email_addresses"), FORM_EMAIL_SLOT).get("email_opt_status")
+    if not contact.opt_in_reason or status not in OPTED_OUT:
+        return ()
+    return (
+        f"Keap keeps {contact.email} as {status}: an address that opted out cannot be opted in again "
+        "through the API, so the opt-in reason did not subscribe it.",
     )
 
 

@@ -72,6 +72,8 @@ def contact_new(request):
         )
     if result.replayed:
         messages.info(request, "This form had been sent already; here is what happened to it.")
+    for note in result.notes:
+        messages.warning(request, note)
     return redirect(result.upsert)  # the result page says what happened
 
 

@@ -345,3 +345,21 @@ def test_a_shared_email_updates_the_contact_keaps_duplicate_check_picks_and_keep
     oldest = min(before.values(), key=lambda c: int(c["id"]))
     assert ContactUpsert.objects.latest("pk").keap_contact_id == oldest["id"]  # "Email": the oldest match
     assert len(keap_contacts(sandbox, sb.SHARED_EMAIL)) == 2
+
+
+def test_an_opt_in_reason_for_an_address_that_opted_out_is_reported_as_not_taken(
+    connected_account, staff_client, sandbox
+):
+    response = send(
+        staff_client,
+        connected_account,
+        email=sb.UNSUBSCRIBED_EMAIL,
+        opt_in_reason="Asked again at the counter",
+    )
+    page = staff_client.get(response["Location"]).content.decode()
+    assert "Updated contact #" in page
+    assert f"Keap keeps {sb.UNSUBSCRIBED_EMAIL} as NON_MARKETABLE" in page
+    [stored] = keap_contacts(sandbox, sb.UNSUBSCRIBED_EMAIL)
+    assert stored["email_addresses"][0]["email_opt_status"] == "NON_MARKETABLE"
+    other = send(staff_client, connected_account, email="willing@example.com", opt_in_reason="Signed up")
+    assert "Keap keeps" not in staff_client.get(other["Location"]).content.decode()
