@@ -243,7 +243,8 @@ def contact_payload_build(*, contact: ContactInput, existing: dict | None = None
     are sent only when the form sets one of their slots; then the other slots of `existing` go
     along unchanged, so that Keap's replace semantics delete nothing the form did not touch. In
     the form's own phone and address slots, what the form leaves empty keeps its stored value
-    where it still belongs (`_phone_merge`, `_address_merge`).
+    where it still belongs, and a replaced first phone moves to a free slot (`_phones_merge`,
+    `_address_merge`).
     """
     existing = existing or {}
     payload: dict[str, Any] = {}
