@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from functools import lru_cache
@@ -19,7 +20,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth2Session
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util import Retry
 
 from .errors import (
@@ -38,6 +39,7 @@ Token = dict[str, Any]  # {"access_token": str, "expires_at": float | None (epoc
 Refresher = Callable[[Token], Token]
 
 RETRY_STATUSES = (429, 502, 503, 504)
+RETRY_AFTER_MAX = 5  # seconds: a longer Retry-After is not waited for (KeapRetry)
 
 
 class KeapClient:
@@ -244,13 +246,38 @@ def environment_settings(base_url: str) -> tuple[dict[str, str], str | bool]:
     return proxies, os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
 
+class KeapRetry(Retry):
+    """urllib3's Retry, which gives up at once when Keap asks to wait longer than RETRY_AFTER_MAX.
+
+    A page may wait a few seconds for a brief throttle, never minutes: the 429 then reaches the
+    caller at once, and the person is told how long Keap asked to wait.
+    """
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        wait = _retry_after_seconds(response)
+        if wait is not None and wait > RETRY_AFTER_MAX:
+            raise MaxRetryError(_pool, url, ResponseError(f"Keap asked to wait {wait:g} seconds"))
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def _retry_after_seconds(response) -> float | None:
+    raw = response.headers.get("Retry-After") if response is not None else None
+    if raw is None:
+        return None
+    try:
+        return Retry(retry_after_max=sys.maxsize).parse_retry_after(raw)  # seconds or an HTTP date
+    except InvalidHeader:
+        return None
+
+
 def http_adapters(*, retries: int, backoff_factor: float) -> tuple[HTTPAdapter, HTTPAdapter]:
     """The two connection pools a client sends through: one that retries, one that never does.
 
     The retrying one repeats connection errors and 429/502/503/504 with exponential backoff
-    (honouring Retry-After), but never a request that reached Keap and timed out.
+    (honouring a Retry-After of up to RETRY_AFTER_MAX seconds), but never a request that reached
+    Keap and timed out.
     """
-    retry = Retry(
+    retry = KeapRetry(
         total=retries,
         connect=retries,
         read=0,  # a request that reached Keap and timed out may have been applied

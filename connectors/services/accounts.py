@@ -130,9 +130,10 @@ def keap_errors(*, account: ConnectedAccount) -> Iterator[None]:
         connected_account_mark_needs_reconnect(account=account, error=message)
         raise ReconnectNeeded(message, extra={"account_id": account.pk, "status": exc.status}) from exc
     except KeapThrottled as exc:
+        seconds = round(exc.retry_after or 0)
         wait = (
-            f" Wait {exc.retry_after:.0f} seconds, then try again."
-            if exc.retry_after
+            f" Wait {seconds} second{'' if seconds == 1 else 's'}, then try again."
+            if seconds
             else " Try again shortly."
         )
         raise TryAgainLater(

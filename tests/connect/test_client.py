@@ -8,7 +8,7 @@ import pytest
 import responses
 
 from connectors.keap.client import KeapClient, environment_settings
-from connectors.keap.errors import KeapAuthError, KeapUnavailable
+from connectors.keap.errors import KeapAuthError, KeapThrottled, KeapUnavailable
 
 API = "http://127.0.0.1:9/crm/rest"  # plain HTTP on loopback, as the sandbox speaks
 URL = f"{API}/v2/oauth/connect/userinfo"
@@ -158,3 +158,48 @@ def test_no_proxy_sends_calls_to_keap_directly(fresh_environment, proxy):
     with pytest.raises(KeapUnavailable):  # nothing listens on port 9: the call went direct
         make_client().get("/v2/oauth/connect/userinfo")
     assert asked == []
+
+
+@pytest.fixture
+def throttling_keap():
+    """A Keap that answers 429 with the queued Retry-After values, then 200; counts the calls."""
+    waits, calls = [], []
+
+    class Keap(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            calls.append(time.monotonic())
+            if waits:
+                self.send_response(429)
+                self.send_header("Retry-After", waits.pop(0))
+                body = b'{"message": "Too Many Requests"}'
+            else:
+                self.send_response(200)
+                body = b'{"ok": true}'
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Keap)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/crm/rest", waits, calls
+    server.shutdown()
+
+
+def test_a_short_retry_after_is_waited_for_and_a_long_one_reaches_the_caller_at_once(throttling_keap):
+    api, waits, calls = throttling_keap
+    client = KeapClient(api_base_url=api, token={"access_token": "t"}, retries=3, backoff_factor=0)
+    waits.append("1")
+    assert client.get("/v2/tags") == {"ok": True}
+    assert len(calls) == 2 and calls[1] - calls[0] >= 0.9  # waited as asked, then retried
+
+    calls.clear()
+    waits.append("120")
+    started = time.monotonic()
+    with pytest.raises(KeapThrottled) as raised:
+        client.get("/v2/tags")
+    assert len(calls) == 1 and time.monotonic() - started < 2  # not retried: the caller hears at once
+    assert raised.value.retry_after == 120
