@@ -597,6 +597,9 @@ def _phones_merge(stored_items, typed: dict) -> list[dict]:
     if _digits(old.get("number")) == number:
         return [{**old, **typed}, *_slot_order(stored)]
     others = {slot: item for slot, item in stored.items() if _digits(item["number"]) != number}
+    moved = next((item for item in stored.values() if _digits(item["number"]) == number), None)
+    if moved:  # it keeps its extension and type unless typed
+        typed = {**moved, **typed}
     if old:
         free = next((slot for slot in PHONE_SLOTS[1:] if slot not in others), None)
         if free is None:

@@ -235,6 +235,20 @@ def test_a_new_phone_number_moves_the_old_one_and_a_known_number_is_never_stored
         ("PHONE3", "1"),
         ("PHONE4", "4"),
     ]
+    # A number moved from another slot keeps its type and extension unless typed.
+    existing = {
+        "phone_numbers": [
+            {"field": "PHONE1", "number": "303-555-3001", "type": "Mobile"},
+            {"field": "PHONE2", "number": "303-555-3002", "type": "Work", "extension": "77"},
+        ]
+    }
+    payload = contact_payload_build(
+        contact=ContactInput(email="e@example.com", phone_number="303 555 3002"), existing=existing
+    )
+    assert payload["phone_numbers"] == [
+        {"field": "PHONE1", "number": "303 555 3002", "type": "Work", "extension": "77"},
+        {"field": "PHONE2", "number": "303-555-3001", "type": "Mobile"},
+    ]
     # Every slot taken: only then is the old PHONE1 replaced.
     full = [(f"PHONE{i}", str(i)) for i in range(1, 6)]
     assert phones("555-0000", full) == [("PHONE1", "555-0000"), *full[1:]]
