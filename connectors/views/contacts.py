@@ -45,9 +45,16 @@ def contact_new(request):
     if "_refresh" in request.POST:
         # No upsert: the page comes back with everything typed, and the lists of the chosen account
         # and country ("lookups": read from Keap again first).
+        account = selectors.connected_account_get_or_none(pk=request.POST.get("account"))
+        initial = contact_form_initial_from(request.POST)
         if request.POST["_refresh"] == "lookups":
-            _lookups_refresh(request, selectors.connected_account_get_or_none(pk=request.POST.get("account")))
-        return _form_page(request, ContactFormPage(initial=contact_form_initial_from(request.POST)))
+            _lookups_refresh(request, account)
+        elif request.POST["_refresh"] == "account" and initial.get("tag_ids"):
+            # Tag ids are per Keap account (the same id may name another tag there): never carried over.
+            initial["tag_ids"] = []
+            if account is not None:
+                messages.info(request, f"Tags belong to each Keap account: tick them again for {account}.")
+        return _form_page(request, ContactFormPage(initial=initial))
     form = ContactForm(data=request.POST)
     if not form.is_valid():
         return _form_page(request, ContactFormPage(form))

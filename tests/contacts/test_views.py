@@ -373,3 +373,14 @@ def test_the_result_names_the_state_and_country_it_sent(account, fake_keap, staf
     data = form_data(account, line1="1 Robson St", city="Vancouver", country_code="CAN", region_code="CA-BC")
     html = staff_client.post(NEW, data, follow=True).content.decode()
     assert "1 Robson St, Vancouver, British Columbia (CA-BC), Canada" in html
+
+
+def test_switching_account_clears_the_ticked_tags_and_says_so(make_account, fake_keap, staff_client):
+    first = make_account(app="sa101")
+    second = make_account(app="sa102", business="Bayside Dental")
+    data = form_data(first, given_name="Kept", tag_ids=["102"], _refresh="account")
+    data["account"] = str(second.pk)  # the tag 102 of the first account is not the second's
+    html = staff_client.post(NEW, data).content.decode()
+    assert "Tags belong to each Keap account: tick them again for Bayside Dental (sa102)." in html
+    assert not re.search(r'name="tag_ids" value="102"[^>]*checked', html)
+    assert 'value="Kept"' in html
