@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -118,7 +119,7 @@ def _fetch_countries(client) -> list[Choice]:
         code = ((item.get("codes") or {}).get("alpha3") or "").strip()
         if code:
             rows.append(Choice(code=code, name=str(item.get("name") or code)))
-    return sorted(rows, key=lambda c: c.name.casefold())
+    return sorted(rows, key=_by_name)
 
 
 def _fetch_provinces(client, country_code: str) -> list[Choice]:
@@ -130,7 +131,7 @@ def _fetch_provinces(client, country_code: str) -> list[Choice]:
         code = str(item.get("code") or "").strip()
         if code:
             rows.append(Choice(code=code, name=str(item.get("name") or code)))
-    return sorted(rows, key=lambda c: c.name.casefold())
+    return sorted(rows, key=_by_name)
 
 
 def _fetch_tags(client) -> list[Choice]:
@@ -144,7 +145,13 @@ def _fetch_tags(client) -> list[Choice]:
             (item.get("category") or {}).get("name") if isinstance(item.get("category"), dict) else None
         )
         rows.append(Choice(code=tag_id, name=f"{category}: {name}" if category else name))
-    return sorted(rows, key=lambda c: c.name.casefold())
+    return sorted(rows, key=_by_name)
+
+
+def _by_name(choice: Choice) -> tuple[str, str]:
+    """Alphabetical for people: "Côte d'Ivoire" beside "Costa Rica", "Åland Islands" among the A's."""
+    plain = unicodedata.normalize("NFKD", choice.name).encode("ascii", "ignore").decode()
+    return plain.casefold(), choice.name
 
 
 # -- caching ----------------------------------------------------------------------------------------

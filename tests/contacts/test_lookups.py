@@ -18,6 +18,20 @@ def test_countries_follow_next_page_token_to_the_last_page(account, fake_keap):
     assert countries.available and not countries.stale and not countries.notice
 
 
+def test_names_sort_alphabetically_for_people_accents_included(account, fake_keap):
+    fake_keap.countries = [
+        {"codes": {"alpha3": code}, "name": name}
+        for code, name in [
+            ("ALA", "Åland Islands"),
+            ("CZE", "Czechia"),
+            ("CIV", "Côte d'Ivoire"),
+            ("CRI", "Costa Rica"),
+        ]
+    ]
+    countries = lookups.lookup_countries(account=account)
+    assert [c.name for c in countries.choices] == ["Åland Islands", "Costa Rica", "Côte d'Ivoire", "Czechia"]
+
+
 def test_provinces_are_read_by_alpha3_and_tags_with_the_largest_page(account, fake_keap):
     provinces = lookups.lookup_provinces(account=account, country_code="can")
     assert provinces.as_choices() == [("CA-BC", "British Columbia"), ("CA-ON", "Ontario")]
