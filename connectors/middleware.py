@@ -7,7 +7,7 @@ login) stay open.
 """
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware
-from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
 
 from .forms import contact_form_initial_from
 
@@ -52,5 +52,6 @@ class StaffRequiredMiddleware:
             return None
         user = request.user
         if user.is_authenticated and not user.is_staff:
-            raise PermissionDenied("keapconnect is for staff members only.")
+            # The 403 page itself (not PermissionDenied): Django logs one line, not a traceback.
+            return render(request, "403.html", status=403)
         return None

@@ -1,5 +1,7 @@
 """Every page of keapconnect is for signed-in staff members only."""
 
+import logging
+
 import pytest
 from django.urls import reverse
 
@@ -12,11 +14,14 @@ def test_anonymous_visitor_is_sent_to_sign_in(client):
     assert response["Location"].startswith(reverse("login"))
 
 
-def test_signed_in_non_staff_member_gets_403(client, django_user_model):
+def test_signed_in_non_staff_member_gets_403(client, django_user_model, caplog):
     user = django_user_model.objects.create_user(username="visitor", password="pw-visitor-1")
     client.force_login(user)
-    response = client.get(reverse("connectors:home"))
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        response = client.get(reverse("connectors:home"))
     assert response.status_code == 403
+    assert "is not one" in response.content.decode()  # the product's 403 page
+    assert [r.exc_info for r in caplog.records] == [None]  # one line in the log, no traceback
 
 
 def test_staff_member_sees_the_home_page(staff_client):
