@@ -222,4 +222,5 @@ class ContactUpsertAdmin(admin.ModelAdmin):
             except ConnectorError as exc:
                 self.message_user(request, f"Retried {upsert.email}: {exc.message}", messages.ERROR)
             else:
-                self.message_user(request, f"Retried {upsert.email}: {result.message}", messages.SUCCESS)
+                level = messages.INFO if result.replayed else messages.SUCCESS
+                self.message_user(request, f"Retried {upsert.email}: {result.message}", level)

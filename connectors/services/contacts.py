@@ -214,12 +214,14 @@ def contact_upsert_retry(*, upsert: ContactUpsert, performed_by=None) -> UpsertR
     The contact is what was entered for the record, merged again with the contact as Keap holds it
     now. `performed_by` stays the person
     who entered the contact; the one retrying is logged (and recorded only when nobody was).
-    Raises like `contact_upsert`.
+    Raises like `contact_upsert`. A record another request is sending (or has just sent) is not
+    sent again: the result is that record as it stands, `replayed`.
     """
     if upsert.status == ContactUpsert.Status.SUCCEEDED:
         raise ConnectorError(f"{upsert.email} was already sent successfully; there is nothing to retry.")
     if not _upsert_record_claim(upsert):
-        raise ConnectorError(f"{upsert.email} is being sent right now; look again in a moment.")
+        upsert.refresh_from_db()
+        return UpsertResult(upsert=upsert, replayed=True)
     retried_by = getattr(performed_by, "pk", None)
     logger.info("Upsert %s retried by user %s (attempt %s)", upsert.pk, retried_by, upsert.attempts + 1)
     if retried_by and upsert.performed_by_id is None:

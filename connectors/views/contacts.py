@@ -165,7 +165,12 @@ def upsert_retry(request, pk: int):
     except ConnectorError as exc:
         messages.error(request, f"The retry failed: {exc.message}")
     else:
-        messages.success(request, result.message)
+        if result.replayed:
+            messages.info(
+                request, "Another request was already sending this contact: here is where it stands."
+            )
+        else:
+            messages.success(request, result.message)
     return redirect(upsert)
 
 

@@ -253,6 +253,19 @@ def test_retry_refuses_a_succeeded_upsert(account, fake_keap):
         contact_upsert_retry(upsert=result.upsert, performed_by=None)
 
 
+def test_a_retry_of_a_record_another_request_is_sending_does_not_send_it_again(account, fake_keap):
+    fake_keap.fail[("POST", "/v2/contacts")] = [KeapUnavailable("HTTP 503", status=503)]
+    with pytest.raises(TryAgainLater):
+        contact_upsert(account=account, contact=ContactInput(email="ada@example.com"))
+    record = ContactUpsert.objects.get()
+    stale_copy = ContactUpsert.objects.get(pk=record.pk)  # what a second click started from
+    first = contact_upsert_retry(upsert=record, performed_by=None)
+    second = contact_upsert_retry(upsert=stale_copy, performed_by=None)  # the claim is gone: no send
+    assert first.succeeded and not first.replayed
+    assert second.replayed and second.upsert.status == "succeeded"
+    assert len(fake_keap.calls_to("POST", "/v2/contacts")) == 2  # the failed send and one retry
+
+
 def test_email_and_name_and_company_is_not_offered(account, fake_keap):
     with pytest.raises(ValueError):
         contact_upsert(
