@@ -55,3 +55,18 @@ class StaffRequiredMiddleware:
             # The 403 page itself (not PermissionDenied): Django logs one line, not a traceback.
             return render(request, "403.html", status=403)
         return None
+
+
+class MethodNotAllowedPageMiddleware:
+    """Django's 405 (an action's address opened as a link) has an empty body: give it the 405 page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 405 and not getattr(response, "streaming", False) and not response.content:
+            page = render(request, "405.html", status=405)
+            page["Allow"] = response.get("Allow", "")
+            return page
+        return response

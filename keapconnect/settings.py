@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "connectors.middleware.StaffRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "connectors.middleware.MethodNotAllowedPageMiddleware",
 ]
 
 # TEMPLATES

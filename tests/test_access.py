@@ -53,3 +53,9 @@ def test_opening_the_sign_out_address_asks_first(staff_client):
     response = staff_client.get(reverse("logout"))
     assert response.status_code == 200 and b"Sign out of keapconnect?" in response.content
     assert "_auth_user_id" in staff_client.session  # a GET signs nobody out
+
+
+def test_an_action_opened_as_a_link_gets_a_page_that_says_so(staff_client):
+    response = staff_client.get(reverse("connectors:upsert_retry", args=[1]))
+    assert response.status_code == 405 and response["Allow"] == "POST"
+    assert "Not from a link" in response.content.decode()
