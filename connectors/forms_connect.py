@@ -14,6 +14,9 @@ class KeapAppChooseForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["keap_app"].queryset = selectors.keap_app_list()
+        # The client ID tells apart two apps given the same name (it is no secret: it is in every
+        # sign-in address).
+        self.fields["keap_app"].label_from_instance = lambda app: f"{app.name} · client ID {app.client_id}"
 
 
 class KeapAppKeysForm(forms.Form):
@@ -62,6 +65,10 @@ class KeapAppKeysForm(forms.Form):
         client_id = cleaned.get("client_id")
         if client_id:
             self.existing = KeapApp.objects.filter(client_id=client_id).first()
+        name = (cleaned.get("name") or "").strip()
+        named = KeapApp.objects.filter(name__iexact=name).exclude(client_id=client_id or "").first()
+        if name and named is not None:
+            self.add_error("name", f"A developer app is already called “{named.name}”: choose another name.")
         if self.existing is not None and not cleaned.get("replace_secret"):
             self.add_error(
                 "client_id",

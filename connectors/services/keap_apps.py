@@ -27,11 +27,17 @@ def keap_app_create(*, name: str, client_id: str, client_secret: str, created_by
 
 
 @transaction.atomic
-def keap_app_secret_update(*, keap_app: KeapApp, client_secret: str, performed_by=None) -> KeapApp:
-    """Replace a developer app's client secret, e.g. after it was reset in Keap's developer portal."""
+def keap_app_secret_update(
+    *, keap_app: KeapApp, client_secret: str, name: str = "", performed_by=None
+) -> KeapApp:
+    """Replace a developer app's client secret, e.g. after it was reset in Keap's developer portal.
+
+    A `name` given with it renames the app (the keys form asks for both).
+    """
     locked = KeapApp.objects.select_for_update().get(pk=keap_app.pk)
     locked.client_secret = client_secret.strip()
-    locked.save(update_fields=["client_secret"])
+    locked.name = name.strip() or locked.name
+    locked.save(update_fields=["client_secret", "name"])
     logger.info(
         "Replaced the client secret of Keap developer app %s by user %s",
         locked.pk,

@@ -48,6 +48,7 @@ def connect_keys(request):
                     keap_app = keap_app_secret_update(
                         keap_app=keys_form.existing,
                         client_secret=data["client_secret"],
+                        name=data["name"],
                         performed_by=request.user,
                     )
                     messages.success(request, f"Replaced the client secret of “{keap_app.name}”.")

@@ -69,8 +69,18 @@ def test_known_client_id_is_an_error_on_the_field_that_offers_to_replace_the_sec
     )
     assert response["Location"] == reverse("connectors:connect_signin", args=[existing.pk])
     existing.refresh_from_db()
-    assert (existing.name, existing.client_secret) == ("Production", "new-secret-value")
+    assert (existing.name, existing.client_secret) == ("Again", "new-secret-value")  # the name typed too
     assert KeapApp.objects.count() == 1
+
+
+def test_a_second_app_of_the_same_name_is_refused_and_saved_apps_show_their_client_id(staff_client):
+    KeapAppFactory(name="Demo app", client_id="first-id")
+    response = keys_post(staff_client, name="demo APP", client_id="second-id", client_secret="s3cret-value")
+    assert response.context["keys_form"].errors["name"] == [
+        "A developer app is already called “Demo app”: choose another name."
+    ]
+    assert KeapApp.objects.count() == 1
+    assert "Demo app · client ID first-id" in staff_client.get(KEYS).content.decode()
 
 
 def test_choosing_a_saved_app_skips_the_keys(staff_client):
