@@ -27,7 +27,7 @@ from functools import cached_property
 from django.conf import settings
 from django.core.cache import cache
 
-from .errors import ConnectorError
+from .errors import AccountUnavailable, ConnectorError, ReconnectNeeded
 from .models import ConnectedAccount
 from .places import country_name
 from .services.accounts import connected_account_client, keap_errors
@@ -119,6 +119,8 @@ def _fetch_countries(client) -> list[Choice]:
         code = ((item.get("codes") or {}).get("alpha3") or "").strip()
         if code:
             rows.append(Choice(code=code, name=str(item.get("name") or code)))
+    if not rows:  # Keap always lists countries: an empty list is a faulty answer, not a new copy
+        raise ConnectorError("Keap listed no countries.")
     return sorted(rows, key=_by_name)
 
 
@@ -164,10 +166,15 @@ def _lookup(*, account: ConnectedAccount, name: str, kind: str, fetch) -> Lookup
     connected = account.connected_at.timestamp() if account.connected_at else 0
     failed_key = f"{fresh_key}:failed:{connected}"
     error = cache.get(failed_key)  # Keap failed moments ago: don't make every page wait for it again
+    again = f"Keap is asked again after {FAILURE_PAUSE} seconds."
     if error is None:
         try:
             with keap_errors(account=account), connected_account_client(account=account) as client:
                 choices = fetch(client)
+        except (AccountUnavailable, ReconnectNeeded) as exc:
+            # The account is (now) marked: no call is made until it works again, so no pause either
+            # (a reconnect or a passing Test connection shows the lists at once).
+            error, again = exc.message, "Reconnect the account to read it."
         except ConnectorError as exc:
             logger.warning("Could not read the %s of Keap account %s: %s", kind, account.pk, exc.message)
             error = exc.message
@@ -182,16 +189,13 @@ def _lookup(*, account: ConnectedAccount, name: str, kind: str, fetch) -> Lookup
                 stale=True,
                 notice=(
                     f"Keap could not be asked for the {kind} ({error.rstrip('.')}). Showing the copy read "
-                    f"on {when:%Y-%m-%d %H:%M} UTC; Keap is asked again after {FAILURE_PAUSE} seconds."
+                    f"on {when:%Y-%m-%d %H:%M} UTC. {again}"
                 ),
             )
         return Lookup(
             kind=kind,
             available=False,
-            notice=(
-                f"The {kind} could not be read from Keap: {error.rstrip('.')}. "
-                f"It is asked again after {FAILURE_PAUSE} seconds."
-            ),
+            notice=(f"The {kind} could not be read from Keap: {error.rstrip('.')}. {again}"),
         )
     stored = {"choices": [(c.code, c.name) for c in choices], "fetched_at": time.time()}
     cache.set(fresh_key, stored, timeout=settings.KEAP_LOOKUP_CACHE_TTL)

@@ -128,11 +128,21 @@ class KeapClient:
     def paginate(
         self, path: str, *, items_key: str, params: dict | None = None, max_pages: int = 100
     ) -> Iterator:
-        """Yield every item of a v2 list, following `next_page_token` to the last page."""
+        """Yield every item of a v2 list, following `next_page_token` to the last page.
+
+        A page that is not a JSON object holding an `items_key` list raises KeapUnavailable: an
+        answer that cannot be read is never taken for an empty list (an upsert merging with "no
+        existing contact" would delete the contact's other emails and phones).
+        """
         params = dict(params or {})
         for _page in range(max_pages):
-            body = self.get(path, params=params) or {}
-            yield from body.get(items_key) or []
+            body = self.get(path, params=params)
+            items = body.get(items_key) if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise KeapUnavailable(
+                    f"Keap's answer to {path} held no {items_key} list; nothing was taken from it."
+                )
+            yield from items
             next_token = body.get("next_page_token")
             if not next_token:
                 return

@@ -363,3 +363,25 @@ def test_an_opt_in_reason_for_an_address_that_opted_out_is_reported_as_not_taken
     assert stored["email_addresses"][0]["email_opt_status"] == "NON_MARKETABLE"
     other = send(staff_client, connected_account, email="willing@example.com", opt_in_reason="Signed up")
     assert "Keap keeps" not in staff_client.get(other["Location"]).content.decode()
+
+
+@pytest.mark.parametrize("body", ["not json", {}, {"contacts": None}])
+def test_an_unreadable_lookup_answer_sends_nothing_and_deletes_nothing(
+    connected_account, staff_client, sandbox, body
+):
+    before = keap_contacts(sandbox, sb.SHARED_EMAIL)
+    sandbox.fault(CONTACTS, 200, method="GET", body=body)
+    response = send(staff_client, connected_account, email=sb.SHARED_EMAIL, phone_number="303-555-8888")
+    assert response.status_code == 200 and "held no contacts list" in response.content.decode()
+    assert keap_contacts(sandbox, sb.SHARED_EMAIL) == before  # not merged with "no contact": untouched
+    assert upsert_posts(sandbox) == [] and ContactUpsert.objects.get().status == "failed"
+
+
+def test_an_empty_country_list_from_keap_never_replaces_the_good_copy(
+    connected_account, staff_client, sandbox
+):
+    assert staff_client.get(NEW).status_code == 200  # a good copy
+    sandbox.fault("/crm/rest/v2/locales/countries", 200, method="GET", body={"countries": []})
+    page = staff_client.post(NEW, form_data(connected_account, _refresh="lookups")).content.decode()
+    assert "Keap listed no countries" in page and "Read 0 countries" not in page
+    assert '<option value="CAN">Canada</option>' in page  # the last good copy

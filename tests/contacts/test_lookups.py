@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from connectors import lookups
-from connectors.keap.errors import KeapThrottled, KeapUnavailable
+from connectors.keap.errors import KeapAuthError, KeapThrottled, KeapUnavailable
 from connectors.models import ConnectedAccount
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +76,7 @@ def test_keap_unreachable_without_a_copy_says_so_and_offers_nothing(account, fak
     countries = lookups.lookup_countries(account=account)
     assert not countries.available and countries.choices == ()
     assert countries.notice == (
-        "The countries could not be read from Keap: down. It is asked again after 60 seconds."
+        "The countries could not be read from Keap: down. Keap is asked again after 60 seconds."
     )
     fake_keap.fail[("GET", "/v2/locales/countries/CAN/provinces")] = KeapUnavailable("down", status=503)
     provinces = lookups.lookup_provinces(account=account, country_code="CAN")
@@ -113,3 +113,16 @@ def test_after_a_reconnect_keap_is_asked_again_at_once(account, fake_keap):
     assert lookups.lookup_countries(account=account).available
     first_pages = [c for c in fake_keap.calls_to("GET", "/v2/locales/countries") if "page_token" not in c[2]]
     assert len(first_pages) == 2  # the failed read, and the read right after the reconnect
+
+
+def test_a_refused_account_is_not_paused_so_its_lists_come_at_once_when_it_works_again(account, fake_keap):
+    fake_keap.fail[("GET", "/v2/locales/countries")] = [KeapAuthError("Invalid Access Token", status=401)]
+    refused = lookups.lookup_countries(account=account)
+    account.refresh_from_db()
+    assert not refused.available and account.status == ConnectedAccount.Status.NEEDS_RECONNECT
+    assert refused.notice.endswith("Reconnect the account to read it.")
+    ConnectedAccount.objects.filter(pk=account.pk).update(
+        status=ConnectedAccount.Status.ACTIVE
+    )  # e.g. Test connection
+    account.refresh_from_db()
+    assert lookups.lookup_countries(account=account).available  # read at once, no 60-second pause
