@@ -404,7 +404,7 @@ def _upsert_send(*, upsert: ContactUpsert, contact: ContactInput) -> UpsertResul
                     contact_id,
                 )
             _tags_apply(client, tag_ids=upsert.tag_ids, contact_id=contact_id)
-            notes = _opt_in_notes(body or {}, contact=contact)
+            notes = _phones_replaced_notes(existing, sent) + _opt_in_notes(body or {}, contact=contact)
     except KeapRejected as exc:
         refined = KeapRejected(exc.message, exc.extra, field=_rejected_field(exc))
         _upsert_record_fail(upsert, attempts=attempts, error=refined, status=status, contact_id=contact_id)
@@ -450,6 +450,22 @@ def _contact_find(client, *, contact: ContactInput, duplicate_option: str) -> di
         duplicate_option=duplicate_option,
         given_name=contact.given_name,
         family_name=contact.family_name,
+    )
+
+
+def _phones_replaced_notes(existing: dict | None, sent: dict) -> tuple[str, ...]:
+    """A note for a stored number the upsert replaced: only when all five phone slots were taken."""
+    kept = {_digits(item.get("number")) for item in sent.get("phone_numbers") or []}
+    replaced = [
+        item.get("number")
+        for item in (existing or {}).get("phone_numbers") or []
+        if isinstance(item, dict) and item.get("number") and _digits(item["number"]) not in kept
+    ]
+    if "phone_numbers" not in sent or not replaced:
+        return ()
+    return (
+        f"Keap holds five phone numbers at most, and all five were taken: {', '.join(replaced)} was "
+        "replaced by the number entered.",
     )
 
 

@@ -385,3 +385,22 @@ def test_an_empty_country_list_from_keap_never_replaces_the_good_copy(
     page = staff_client.post(NEW, form_data(connected_account, _refresh="lookups")).content.decode()
     assert "Keap listed no countries" in page and "Read 0 countries" not in page
     assert '<option value="CAN">Canada</option>' in page  # the last good copy
+
+
+def test_a_sixth_phone_number_replaces_the_first_and_says_so(connected_account, staff_client, sandbox):
+    phones = [{"field": f"PHONE{i}", "number": f"303-555-100{i}"} for i in range(1, 6)]
+    sandbox.seed(
+        "sa101",
+        [
+            {
+                "given_name": "Five",
+                "email_addresses": [{"email": "five@example.com", "field": "EMAIL1"}],
+                "phone_numbers": phones,
+            }
+        ],
+    )
+    response = send(staff_client, connected_account, email="five@example.com", phone_number="303-555-7777")
+    page = staff_client.get(response["Location"]).content.decode()
+    assert "all five were taken: 303-555-1001 was replaced by the number entered" in page
+    [stored] = keap_contacts(sandbox, "five@example.com")
+    assert [p["number"] for p in stored["phone_numbers"]][0] == "303-555-7777"
