@@ -384,3 +384,16 @@ def test_switching_account_clears_the_ticked_tags_and_says_so(make_account, fake
     assert "Tags belong to each Keap account: tick them again for Bayside Dental (sa102)." in html
     assert not re.search(r'name="tag_ids" value="102"[^>]*checked', html)
     assert 'value="Kept"' in html
+
+
+def test_a_tag_keap_refuses_after_the_contact_was_saved_says_the_contact_was_saved(
+    account, fake_keap, staff_client
+):
+    fake_keap.fail[("POST", "/v2/tags/103/contacts:applyTags")] = [
+        KeapValidationError("Bad Request", status=400)
+    ]
+    html = staff_client.post(NEW, form_data(account, tag_ids=["103"])).content.decode()
+    assert (
+        "Contact #1001 was saved in Keap, but its tags were not applied:</strong> Keap rejected the request"
+        in html
+    )
