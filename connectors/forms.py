@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 import uuid
 
 from crispy_forms.bootstrap import InlineRadios
@@ -171,6 +172,12 @@ class ContactForm(forms.Form):
     # -- validation ---------------------------------------------------------------------------------
     def clean(self):
         cleaned = super().clean()
+        for name, value in list(cleaned.items()):
+            if isinstance(value, str) and any(unicodedata.category(char) == "Cc" for char in value):
+                self.add_error(
+                    name, "Remove the invisible control characters (e.g. a pasted tab) from this field."
+                )
+        cleaned = self.cleaned_data
         lists = self.lists
         if lists.chosen_account is None:
             return cleaned

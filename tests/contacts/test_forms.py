@@ -183,3 +183,10 @@ def test_initial_from_a_post_keeps_everything_typed(account, fake_keap):
     assert form["region_code"].value() == "CA-ON" and form["tag_ids"].value() == ["102"]
     assert ("CA-ON", "Ontario") in form.fields["region_code"].widget.choices
     assert str(form["submission_key"].value()) == data["submission_key"]
+
+
+def test_control_characters_are_refused_on_their_field(account, fake_keap):
+    form = ContactForm(data=form_data(account, given_name="Al\x07ice\x1b", city="Van\tcouver"))
+    assert set(form.errors) == {"given_name", "city"}
+    assert "control characters" in form.errors["given_name"][0]
+    assert form["given_name"].value() == "Al\x07ice\x1b"  # kept as typed, to be corrected
