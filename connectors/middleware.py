@@ -23,17 +23,28 @@ class SignInRequiredMiddleware(LoginRequiredMiddleware):
     """
 
     def handle_no_permission(self, request, view_func):
-        match = request.resolver_match
-        if request.method == "POST" and match is not None and match.view_name == "connectors:contact_new":
-            request.session[UNSENT_CONTACT] = {
-                "entered_by": request.POST.get("_entered_by", ""),
-                "initial": contact_form_initial_from(request.POST),
-            }
+        unsent_contact_keep(request)
         return super().handle_no_permission(request, view_func)
 
 
+def unsent_contact_keep(request) -> bool:
+    """Keep what a POST of the contact form holds, for the form to show again; False if it is not one.
+
+    For a form that could not be taken: sent after the session ended (SignInRequiredMiddleware), or
+    from a page whose CSRF token went stale because its user signed in again (views.csrf).
+    """
+    match = request.resolver_match
+    if request.method != "POST" or match is None or match.view_name != "connectors:contact_new":
+        return False
+    request.session[UNSENT_CONTACT] = {
+        "entered_by": request.POST.get("_entered_by", ""),
+        "initial": contact_form_initial_from(request.POST),
+    }
+    return True
+
+
 def unsent_contact_pop(request) -> dict | None:
-    """The `initial` of a contact form this user sent while signed out, once; None if there is none."""
+    """The `initial` of a contact form this user sent but that was not taken, once; else None."""
     unsent = request.session.pop(UNSENT_CONTACT, None)
     if unsent and unsent.get("entered_by") == request.user.get_username():
         return unsent["initial"]

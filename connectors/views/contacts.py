@@ -37,7 +37,9 @@ def contact_new(request):
         unsent = unsent_contact_pop(request)
         if unsent:  # posted while signed out (middleware.SignInRequiredMiddleware)
             messages.warning(
-                request, "You were signed out, so nothing was sent. What you typed is back in the form."
+                request,
+                "Nothing was sent: you were signed out, or signed in again in another tab, after this "
+                "form was opened. What you typed is back in the form.",
             )
             return _form_page(request, ContactFormPage(initial=unsent))
         initial = {"account": request.GET["account"]} if request.GET.get("account") else {}

@@ -350,11 +350,11 @@ def test_a_contact_sent_after_the_session_ended_comes_back_after_signing_in(acco
     )
     assert signin["Location"] == NEW
     html = staff_client.get(NEW).content.decode()
-    assert "You were signed out, so nothing was sent. What you typed is back in the form." in html
+    assert "Nothing was sent: you were signed out, or signed in again in another tab" in html
     assert 'value="Ada"' in html and '<option value="CA-BC" selected>British Columbia</option>' in html
     assert re.search(r'name="tag_ids" value="102"[^>]*checked>', html)
     assert not fake_keap.calls_to("POST") and ContactUpsert.objects.count() == 0
-    assert "You were signed out" not in staff_client.get(NEW).content.decode()  # shown once
+    assert "Nothing was sent" not in staff_client.get(NEW).content.decode()  # shown once
 
 
 def test_a_contact_sent_while_signed_out_comes_back_only_to_whoever_typed_it(
@@ -366,7 +366,7 @@ def test_a_contact_sent_while_signed_out_comes_back_only_to_whoever_typed_it(
     staff_client.post(NEW, form_data(account, given_name="Ada", _entered_by="staff"))
     staff_client.post(reverse("login"), {"username": "other", "password": "other-password"})
     html = staff_client.get(NEW).content.decode()
-    assert 'value="Ada"' not in html and "You were signed out" not in html
+    assert 'value="Ada"' not in html and "Nothing was sent" not in html
 
 
 def test_the_result_names_the_state_and_country_it_sent(account, fake_keap, staff_client):
@@ -397,3 +397,36 @@ def test_a_tag_keap_refuses_after_the_contact_was_saved_says_the_contact_was_sav
         "Contact #1001 was saved in Keap, but its tags were not applied:</strong> Keap rejected the request"
         in html
     )
+
+
+@pytest.fixture
+def csrf_checking_client(staff_user):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+    return client
+
+
+def test_a_contact_sent_from_a_page_whose_token_went_stale_comes_back(
+    account, fake_keap, csrf_checking_client
+):
+    """Signed in again in another tab: the session's CSRF token changed under the open page."""
+    client = csrf_checking_client
+    client.get(NEW)
+    data = form_data(account, given_name="Ada", _entered_by="staff", csrfmiddlewaretoken="stale" * 8)
+    response = client.post(NEW, data, headers={"Origin": "http://testserver"})
+    assert response.status_code == 302 and response["Location"] == NEW
+    html = client.get(NEW).content.decode()
+    assert "Nothing was sent" in html and 'value="Ada"' in html
+    assert not fake_keap.calls_to("POST") and ContactUpsert.objects.count() == 0
+
+
+def test_a_forged_form_from_another_site_is_refused_and_kept_nowhere(
+    account, fake_keap, csrf_checking_client
+):
+    client = csrf_checking_client
+    data = form_data(account, given_name="Mallory", _entered_by="staff")
+    response = client.post(NEW, data, headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403 and "This page was out of date" in response.content.decode()
+    assert 'value="Mallory"' not in client.get(NEW).content.decode()
