@@ -174,7 +174,7 @@ def _lookup(*, account: ConnectedAccount, name: str, kind: str, fetch) -> Lookup
         except (AccountUnavailable, ReconnectNeeded) as exc:
             # The account is (now) marked: no call is made until it works again, so no pause either
             # (a reconnect or a passing Test connection shows the lists at once).
-            error, again = exc.message, "Reconnect the account to read it."
+            error, again = exc.message, ""  # its message says to reconnect
         except ConnectorError as exc:
             logger.warning("Could not read the %s of Keap account %s: %s", kind, account.pk, exc.message)
             error = exc.message
@@ -189,13 +189,13 @@ def _lookup(*, account: ConnectedAccount, name: str, kind: str, fetch) -> Lookup
                 stale=True,
                 notice=(
                     f"Keap could not be asked for the {kind} ({error.rstrip('.')}). Showing the copy read "
-                    f"on {when:%Y-%m-%d %H:%M} UTC. {again}"
+                    f"on {when:%Y-%m-%d %H:%M} UTC. {again}".strip()
                 ),
             )
         return Lookup(
             kind=kind,
             available=False,
-            notice=(f"The {kind} could not be read from Keap: {error.rstrip('.')}. {again}"),
+            notice=f"The {kind} could not be read from Keap: {error.rstrip('.')}. {again}".strip(),
         )
     stored = {"choices": [(c.code, c.name) for c in choices], "fetched_at": time.time()}
     cache.set(fresh_key, stored, timeout=settings.KEAP_LOOKUP_CACHE_TTL)

@@ -120,7 +120,8 @@ def test_a_refused_account_is_not_paused_so_its_lists_come_at_once_when_it_works
     refused = lookups.lookup_countries(account=account)
     account.refresh_from_db()
     assert not refused.available and account.status == ConnectedAccount.Status.NEEDS_RECONNECT
-    assert refused.notice.endswith("Reconnect the account to read it.")
+    assert refused.notice.startswith("The countries could not be read from Keap: Keap refused")
+    assert "asked again" not in refused.notice  # no pause: it is read once the account works
     ConnectedAccount.objects.filter(pk=account.pk).update(
         status=ConnectedAccount.Status.ACTIVE
     )  # e.g. Test connection
