@@ -393,7 +393,7 @@ def _upsert_send(*, upsert: ContactUpsert, contact: ContactInput) -> UpsertResul
                 idempotent=True,
                 with_status=True,
             )
-            contact_id = str((body or {}).get("id") or "")
+            contact_id = _contact_id(body)
             if not contact_id:
                 raise ConnectorError("Keap answered the upsert without a contact id.")
             if existing and status == 200 and str(existing.get("id")) != contact_id:
@@ -431,6 +431,15 @@ def _upsert_send(*, upsert: ContactUpsert, contact: ContactInput) -> UpsertResul
     )
     logger.info("Upsert %s: %s contact %s in account %s", upsert.pk, upsert.outcome, contact_id, account.pk)
     return UpsertResult(upsert=upsert, notes=notes)
+
+
+def _contact_id(body) -> str:
+    """The saved contact's id from Keap's answer ("" unless it is a number or a string of digits)."""
+    raw = body.get("id") if isinstance(body, dict) else None
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        return ""
+    raw = str(raw).strip()
+    return raw if raw.isdigit() else ""
 
 
 def _contact_find(client, *, contact: ContactInput, duplicate_option: str) -> dict | None:
@@ -486,7 +495,8 @@ def _tags_apply(client, *, tag_ids: list[str], contact_id: str) -> None:
         body = client.post(
             APPLY_TAG_PATH.format(tag_id=tag_id), json={"contact_ids": [contact_id]}, idempotent=True
         )
-        result = ((body or {}).get("results") or {}).get(contact_id)
+        results = body.get("results") if isinstance(body, dict) else None
+        result = results.get(contact_id) if isinstance(results, dict) else None
         if result is not None and result not in TAG_APPLIED:
             failed.append(f"{tag_id} ({result})")
     if failed:

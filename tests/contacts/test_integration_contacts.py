@@ -404,3 +404,20 @@ def test_a_sixth_phone_number_replaces_the_first_and_says_so(connected_account, 
     assert "all five were taken: 303-555-1001 was replaced by the number entered" in page
     [stored] = keap_contacts(sandbox, "five@example.com")
     assert [p["number"] for p in stored["phone_numbers"]][0] == "303-555-7777"
+
+
+@pytest.mark.parametrize("body", [[1, 2, 3], "abc", {"id": {"x": 1}}, {"id": True}])
+def test_an_upsert_answer_without_a_usable_contact_id_fails_clearly(
+    connected_account, staff_client, sandbox, body
+):
+    sandbox.fault(CONTACTS, 200, method="POST", body=body)
+    vip = sb.TAGS["sa101"]["VIP"]
+    response = send(
+        staff_client, connected_account, email="odd@example.com", given_name="Kept", tag_ids=[vip]
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and "Keap answered the upsert without a contact id." in html
+    assert 'value="Kept"' in html
+    record = ContactUpsert.objects.get()
+    assert (record.status, record.keap_contact_id) == ("failed", "")
+    assert sandbox.requests("/crm/rest/v2/tags", "POST") == []  # no tag call with a made-up id
