@@ -45,13 +45,15 @@ def connect_keys(request):
             if keys_form.is_valid():
                 data = keys_form.cleaned_data
                 if keys_form.existing is not None:
+                    old_name = keys_form.existing.name
                     keap_app = keap_app_secret_update(
                         keap_app=keys_form.existing,
                         client_secret=data["client_secret"],
                         name=data["name"],
                         performed_by=request.user,
                     )
-                    messages.success(request, f"Replaced the client secret of “{keap_app.name}”.")
+                    renamed = f" (renamed from “{old_name}”)" if keap_app.name != old_name else ""
+                    messages.success(request, f"Replaced the client secret of “{keap_app.name}”{renamed}.")
                 else:
                     keap_app = keap_app_create(
                         name=data["name"],

@@ -70,6 +70,8 @@ def test_known_client_id_is_an_error_on_the_field_that_offers_to_replace_the_sec
     assert response["Location"] == reverse("connectors:connect_signin", args=[existing.pk])
     existing.refresh_from_db()
     assert (existing.name, existing.client_secret) == ("Again", "new-secret-value")  # the name typed too
+    page = staff_client.get(response["Location"]).content.decode()
+    assert "Replaced the client secret of “Again” (renamed from “Production”)." in page
     assert KeapApp.objects.count() == 1
 
 

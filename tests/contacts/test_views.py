@@ -5,6 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from connectors import lookups
 from connectors.forms import ContactForm
 from connectors.keap.errors import KeapAuthError, KeapUnavailable, KeapValidationError
 from connectors.models import ConnectedAccount, ContactUpsert, KeapApp
@@ -240,8 +241,10 @@ def test_an_account_that_needs_reconnecting_is_named_so_and_its_provinces_answer
     make_account(app="sa102", business="Bayside Dental")  # an active one: the form is shown
     account.status = ConnectedAccount.Status.NEEDS_RECONNECT
     account.save()
+    lookups.lookups_refresh(account=account)  # its lists are now the last good copies, with notices
     html = staff_client.get(NEW, {"account": account.pk}).content.decode()
     assert "Alpine Bakery (sa101) needs reconnecting</strong>: nothing can be sent to it" in html
+    assert html.count('class="alert ') == 1  # one alert for one cause: no lookup notices beside it
     assert "Alpine Bakery (sa101) — needs reconnecting</option>" in html
     # The form's script gets an answer, not a 404 (which made it reload the page again and again).
     answer = staff_client.get(
