@@ -1,9 +1,10 @@
 """Staff only: every page of keapconnect needs a signed-in staff member.
 
 SignInRequiredMiddleware (Django's LoginRequiredMiddleware) sends anonymous people to the sign-in
-page; StaffRequiredMiddleware, after it, answers 403 to signed-in people who are not staff. Views
-marked with `django.contrib.auth.decorators.login_not_required` (the sign-in page, the admin's own
-login) stay open.
+page, keeping a contact form they sent; StaffRequiredMiddleware, after it, answers 403 to signed-in
+people who are not staff. Views marked with `django.contrib.auth.decorators.login_not_required`
+(the sign-in page, the admin's own login) stay open. MethodNotAllowedPageMiddleware gives Django's
+empty 405 a page.
 """
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware
